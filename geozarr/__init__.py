@@ -1,0 +1,45 @@
+"""geozarr: geospatial Zarr, read and written fast and right.
+
+The Zarr core (v2 and v3, every standard codec, sharding, consolidated metadata) is its own
+implementation on numpy and numcodecs::
+
+    import geozarr
+    g = geozarr.open_group("data.zarr")
+    a = g["temperature"]
+    window = a[0, 100:612, 0:512]
+"""
+
+from geozarr.config import config, get_config
+from geozarr.core.array import Array
+from geozarr.core.creation import create_array
+from geozarr.core.group import Group
+from geozarr.core.hierarchy import consolidate_metadata, open, open_array, open_group
+from geozarr.errors import (
+    ArrayIndexError,
+    ChecksumError,
+    ChunkDecodeError,
+    GeoZarrError,
+    GeoZarrWarning,
+    InvalidKeyError,
+    MetadataError,
+    MetadataWarning,
+    NodeExistsError,
+    NodeNotFoundError,
+    ReadOnlyError,
+    StoreError,
+    UnsafeCodecError,
+    UnsupportedCodecError,
+    UnsupportedDataTypeError,
+    ValueShapeError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array", "Group", "open", "open_array", "open_group", "create_array",
+    "consolidate_metadata", "config", "get_config",
+    "GeoZarrError", "GeoZarrWarning", "MetadataWarning", "StoreError", "ReadOnlyError",
+    "NodeNotFoundError", "NodeExistsError", "InvalidKeyError", "MetadataError",
+    "UnsupportedDataTypeError", "UnsupportedCodecError", "UnsafeCodecError",
+    "ChunkDecodeError", "ChecksumError", "ArrayIndexError", "ValueShapeError",
+]

@@ -1,0 +1,1 @@
+"""The Zarr core: arrays, groups, opening and creating hierarchies."""

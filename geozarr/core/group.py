@@ -1,0 +1,162 @@
+"""An open Zarr group: a mapping of names to arrays and groups, with attributes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from geozarr.core.array import Array
+from geozarr.core.attributes import Attributes
+from geozarr.core.creation import create_array, create_group_node, normalise_path
+from geozarr.core.nodes import V2_ATTRS, V3_NODE, MetadataSource, NodeInfo
+from geozarr.errors import NodeNotFoundError, ReadOnlyError
+from geozarr.metadata.jsondoc import dump_json_document
+from geozarr.metadata.v3 import GroupMetadataV3
+from geozarr.storage.base import Store
+from geozarr.storage.keys import join_key
+
+
+def node_from_info(source: MetadataSource, info: NodeInfo, *, read_only: bool
+                   ) -> Array | Group:
+    """The open :class:`Array` or :class:`Group` for a loaded node."""
+    if info.is_array:
+        return Array(source.store, info.path, info.metadata, info.attributes,
+                     read_only=read_only)
+    return Group(source, info, read_only=read_only)
+
+
+class Group:
+    """A Zarr v2 or v3 group: ``group["name"]``, ``list(group)``, ``group.attrs``.
+
+    Open one with :func:`geozarr.open_group`. Children are read through the group's
+    metadata source: consolidated metadata when the group was opened through it.
+    """
+
+    def __init__(self, source: MetadataSource, info: NodeInfo, *, read_only: bool):
+        self._source = source
+        self._path = info.path
+        self._metadata = info.metadata
+        self._read_only = read_only
+        self._attrs = Attributes(info.attributes, self._write_attributes)
+
+    @property
+    def store(self) -> Store:
+        return self._source.store
+
+    @property
+    def path(self) -> str:
+        """The group's path inside the store ("" for the root)."""
+        return self._path
+
+    @property
+    def name(self) -> str:
+        return self._path.rsplit("/", 1)[-1]
+
+    @property
+    def zarr_format(self) -> int:
+        return self._metadata.zarr_format
+
+    @property
+    def metadata(self) -> Any:
+        """The parsed group metadata."""
+        return self._metadata
+
+    @property
+    def attrs(self) -> Attributes:
+        """User attributes; changes are written to the store at once."""
+        return self._attrs
+
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    def __repr__(self) -> str:
+        return f"<geozarr.Group {self._path or '/'} v{self.zarr_format}>"
+
+    # -- members --------------------------------------------------------------------------
+    def _child_path(self, name: str) -> str:
+        return join_key(self._path, normalise_path(name))
+
+    def __getitem__(self, name: str) -> Array | Group:
+        path = self._child_path(name)
+        info = self._source.find(path)
+        if info is None:
+            raise NodeNotFoundError(f"no array or group named {name!r} in group "
+                                    f"{self._path or '/'!r} of {self.store!r}")
+        return node_from_info(self._source, info, read_only=self._read_only)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        try:
+            return self._source.find(self._child_path(name)) is not None
+        except NodeNotFoundError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source.child_names(self._path))
+
+    def __len__(self) -> int:
+        return len(self._source.child_names(self._path))
+
+    def keys(self) -> list[str]:
+        """Names of the direct children, sorted."""
+        return self._source.child_names(self._path)
+
+    def members(self) -> Iterator[tuple[str, Array | Group]]:
+        """(name, node) for every direct child."""
+        for name in self.keys():
+            yield name, self[name]
+
+    def arrays(self) -> Iterator[tuple[str, Array]]:
+        """(name, array) for every direct child that is an array."""
+        for name, node in self.members():
+            if isinstance(node, Array):
+                yield name, node
+
+    def groups(self) -> Iterator[tuple[str, Group]]:
+        """(name, group) for every direct child that is a group."""
+        for name, node in self.members():
+            if isinstance(node, Group):
+                yield name, node
+
+    # -- creating -------------------------------------------------------------------------
+    def create_group(self, name: str, *, attributes: dict[str, Any] | None = None,
+                     overwrite: bool = False) -> Group:
+        """Create a group ``name`` (may be nested: "a/b") inside this one."""
+        self._check_writable()
+        info = create_group_node(self.store, self._child_path(name),
+                                 zarr_format=self.zarr_format, attributes=attributes,
+                                 overwrite=overwrite)
+        return Group(self._source.without_consolidated(), info, read_only=False)
+
+    def require_group(self, name: str) -> Group:
+        """The group ``name``, created when it does not exist."""
+        node = self._source.find(self._child_path(name))
+        if node is not None and not node.is_array:
+            return Group(self._source, node, read_only=self._read_only)
+        return self.create_group(name)
+
+    def create_array(self, name: str, **keywords: Any) -> Array:
+        """Create an array ``name`` inside this group; keywords as :func:`create_array`.
+
+        The array takes the group's Zarr format unless ``zarr_format`` is given.
+        """
+        self._check_writable()
+        keywords.setdefault("zarr_format", self.zarr_format)
+        return create_array(self.store, name=self._child_path(name), **keywords)
+
+    # -- writing --------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise ReadOnlyError(f"group {self._path or '/'!r} is open read-only")
+
+    def _write_attributes(self, values: dict[str, Any]) -> None:
+        self._check_writable()
+        if isinstance(self._metadata, GroupMetadataV3):
+            updated = dataclasses.replace(self._metadata, attributes=values)
+            self.store.set(join_key(self._path, V3_NODE), dump_json_document(updated.to_json()))
+            self._metadata = updated
+        else:
+            self.store.set(join_key(self._path, V2_ATTRS), dump_json_document(values))
