@@ -12,6 +12,7 @@ that declares or produces more.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
@@ -32,7 +33,7 @@ class ChunkSpec(NamedTuple):
     @property
     def nbytes(self) -> int:
         """Size of the chunk as a contiguous array of ``dtype``."""
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize
 
     def is_fill(self, chunk: np.ndarray) -> bool:
         """Whether every element of ``chunk`` equals the fill value (NaN equals NaN)."""
@@ -113,6 +114,13 @@ class ArrayBytesCodec(Codec):
     @abstractmethod
     def max_encoded_size(self, spec: ChunkSpec) -> int | None:
         """The largest size ``encode`` can produce for ``spec``, or None when unbounded."""
+
+    def prepare(self, spec: ChunkSpec, *, key: str) -> None:
+        """Check the configuration against ``spec`` once, when the array is opened.
+
+        Raises ``UnsupportedCodecError`` naming ``key`` when they do not fit (e.g. a shard
+        shape the inner chunk shape does not divide). The default accepts any spec.
+        """
 
 
 class BytesBytesCodec(Codec):

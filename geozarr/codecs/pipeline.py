@@ -34,8 +34,8 @@ from geozarr.codecs.bytes_codec import BytesCodec
 from geozarr.codecs.numcodecs_bridge import make_numcodec
 from geozarr.codecs.registry import codec_from_dict
 from geozarr.storage.base import Store
-from geozarr.errors import ChunkDecodeError, MetadataWarning, UnsupportedCodecError, \
-    UnsupportedDataTypeError
+from geozarr.errors import ChunkDecodeError, MetadataWarning, UnsafeCodecError, \
+    UnsupportedCodecError
 
 _scratch = threading.local()
 
@@ -118,6 +118,7 @@ class V3ChunkPipeline(ChunkPipeline):
             self._aa_specs.append(current)
             current = codec.resolve(current)
         self._ab_spec = current
+        array_bytes.prepare(current, key=key)
         # The largest legal decoded size at each bytes->bytes step (the bomb guard).
         bounds: list[int | None] = [array_bytes.max_encoded_size(current)]
         for codec in self.bytes_bytes:
@@ -175,15 +176,16 @@ class V2ChunkPipeline(ChunkPipeline):
 
     def __init__(self, *, compressor: Mapping[str, Any] | None,
                  filters: Sequence[Mapping[str, Any]], order: str, spec: ChunkSpec, key: str):
-        if spec.dtype.kind == "O":
-            raise UnsupportedDataTypeError(
-                f"{key}: object data type refused: decoding Python objects can run code "
-                "(and rasters do not need it)")
         self.spec = spec
         self.order = order
+        # Codecs first, so that an unsafe one (pickle) is named in the error.
         self.filters: list[NumcodecsCodec] = [make_numcodec(f, key=key) for f in filters]
         self.compressor: NumcodecsCodec | None = (make_numcodec(compressor, key=key)
                                                   if compressor is not None else None)
+        if spec.dtype.kind == "O":
+            raise UnsafeCodecError(
+                f"{key}: object data type refused: decoding Python objects can run code "
+                "(and rasters do not need it)")
         nitems = int(np.prod(spec.shape, dtype=np.int64))
         # Filters can change the item size (astype, fixedscaleoffset) or add a checksum: bound
         # the compressor's output by the widest item any step declares, plus checksum room.

@@ -112,6 +112,9 @@ class ShardingCodec(ArrayBytesCodec):
     def max_encoded_size(self, spec: ChunkSpec) -> int | None:
         return None
 
+    def prepare(self, spec: ChunkSpec, *, key: str) -> None:
+        self.layout(spec, key)
+
     # -- the index ----------------------------------------------------------------------
     def _index_range(self, layout: _Layout) -> ByteRange:
         if self.index_location == "end":
@@ -126,6 +129,9 @@ class ShardingCodec(ArrayBytesCodec):
                 f"takes {layout.index_nbytes})")
         index = np.asarray(layout.index.decode(raw, key=f"{key} (shard index)"))
         present = index[..., 0] != EMPTY
+        if (present != (index[..., 1] != EMPTY)).any():
+            raise ChunkDecodeError(f"{key}: shard index holds an invalid chunk location "
+                                   "(only one of offset and nbytes marks the chunk absent)")
         if shard_size is not None and present.any():
             offsets = index[..., 0][present]
             ends = offsets + index[..., 1][present]

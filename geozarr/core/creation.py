@@ -20,7 +20,8 @@ from geozarr.codecs.registry import codec_from_numcodec
 from geozarr.core.array import Array
 from geozarr.core.nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_NODE, \
     MetadataSource, NodeInfo
-from geozarr.errors import MetadataError, NodeExistsError, UnsupportedDataTypeError
+from geozarr.errors import InvalidKeyError, MetadataError, NodeExistsError, \
+    UnsupportedDataTypeError
 from geozarr.metadata.jsondoc import dump_json_document
 from geozarr.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from geozarr.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
@@ -35,10 +36,16 @@ def default_compressor() -> NumcodecsCodec:
     return numcodecs.Zstd(level=3)
 
 
-def normalise_path(name: str | None) -> str:
-    """A node path inside a store: "" for the root, each component a valid node name."""
+def normalise_path(name: str | None, *, absolute_ok: bool = True) -> str:
+    """A node path inside a store: "" for the root, each component a valid node name.
+
+    A leading "/" reads as root-relative (GDAL's ``/group/array`` spelling) when opening;
+    a new node's name must be relative (``absolute_ok=False``).
+    """
     if name is None:
         return ""
+    if not absolute_ok and str(name).startswith("/"):
+        raise InvalidKeyError(f"node name {name!r} must be relative (no leading '/')")
     stripped = str(name).strip("/")
     parts = stripped.split("/") if stripped else []
     for part in parts:
@@ -259,16 +266,19 @@ def create_array(store: str | os.PathLike[str] | Store, *, name: str | None = No
         Replace whatever node is already at ``name``; otherwise that is an error.
     """
     target = open_store(store, mode="a")
-    path = normalise_path(name)
+    path = normalise_path(name, absolute_ok=False)
     metadata, attrs = build_array_metadata(
         path=path, shape=shape, dtype=dtype, chunks=chunks, shards=shards,
         compressor=compressor, filters=filters, fill_value=fill_value, order=order,
         zarr_format=zarr_format, dimension_names=dimension_names, attributes=attributes,
         dimension_separator=dimension_separator)
+    # Building the array builds its codec pipeline: bad or unsafe codecs fail here,
+    # before anything is written.
+    array = Array(target, path, metadata, attrs, read_only=False)
     prepare_node(target, path, overwrite=overwrite)
     ensure_groups(target, path, zarr_format)
     write_array_metadata(target, path, metadata, attrs)
-    return Array(target, path, metadata, attrs, read_only=False)
+    return array
 
 
 def create_group_node(store: Store, path: str, *, zarr_format: int,

@@ -75,8 +75,8 @@ class Group:
         return f"<geozarr.Group {self._path or '/'} v{self.zarr_format}>"
 
     # -- members --------------------------------------------------------------------------
-    def _child_path(self, name: str) -> str:
-        return join_key(self._path, normalise_path(name))
+    def _child_path(self, name: str, *, new: bool = False) -> str:
+        return join_key(self._path, normalise_path(name, absolute_ok=not new))
 
     def __getitem__(self, name: str) -> Array | Group:
         path = self._child_path(name)
@@ -126,14 +126,14 @@ class Group:
                      overwrite: bool = False) -> Group:
         """Create a group ``name`` (may be nested: "a/b") inside this one."""
         self._check_writable()
-        info = create_group_node(self.store, self._child_path(name),
+        info = create_group_node(self.store, self._child_path(name, new=True),
                                  zarr_format=self.zarr_format, attributes=attributes,
                                  overwrite=overwrite)
         return Group(self._source.without_consolidated(), info, read_only=False)
 
     def require_group(self, name: str) -> Group:
         """The group ``name``, created when it does not exist."""
-        node = self._source.find(self._child_path(name))
+        node = self._source.find(self._child_path(name, new=True))
         if node is not None and not node.is_array:
             return Group(self._source, node, read_only=self._read_only)
         return self.create_group(name)
@@ -145,7 +145,7 @@ class Group:
         """
         self._check_writable()
         keywords.setdefault("zarr_format", self.zarr_format)
-        return create_array(self.store, name=self._child_path(name), **keywords)
+        return create_array(self.store, name=self._child_path(name, new=True), **keywords)
 
     # -- writing --------------------------------------------------------------------------
     def _check_writable(self) -> None:

@@ -120,8 +120,8 @@ def validate_node_name(name: str) -> str:
     """
     if not isinstance(name, str):
         raise InvalidKeyError(f"node names must be str, got {type(name).__name__} {name!r}")
-    if name in ("", ".", ".."):
-        raise InvalidKeyError(f"{name!r} is not a valid node name")
+    if not name.strip("."):
+        raise InvalidKeyError(f"{name!r} is not a valid node name (empty, or only periods)")
     if "/" in name or "\\" in name:
         raise InvalidKeyError(f"node name {name!r} contains a path separator")
     control = _CONTROL.search(name)
