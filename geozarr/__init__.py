@@ -13,7 +13,7 @@ from geozarr.config import config, get_config
 from geozarr.core.array import Array
 from geozarr.core.creation import create_array
 from geozarr.core.group import Group
-from geozarr.core.hierarchy import consolidate_metadata, open, open_array, open_group
+from geozarr.core.hierarchy import consolidate_metadata, open_array, open_group, open_node
 from geozarr.errors import (
     ArrayIndexError,
     ChecksumError,
@@ -36,7 +36,7 @@ from geozarr.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Array", "Group", "open", "open_array", "open_group", "create_array",
+    "Array", "Group", "open_node", "open_array", "open_group", "create_array",
     "consolidate_metadata", "config", "get_config",
     "GeoZarrError", "GeoZarrWarning", "MetadataWarning", "StoreError", "ReadOnlyError",
     "NodeNotFoundError", "NodeExistsError", "InvalidKeyError", "MetadataError",

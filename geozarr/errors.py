@@ -66,9 +66,31 @@ class ValueShapeError(GeoZarrError, ValueError):
     """A value written to an array cannot be broadcast to the selection it is written to."""
 
 
+class GeoreferencingError(GeoZarrError, ValueError):
+    """Georeferencing metadata is present but unusable (malformed ``_CRS``, an unknown EPSG
+    code, a ``grid_mapping`` naming a missing variable, a transform of the wrong length...)."""
+
+
+class DimensionError(GeoZarrError, ValueError):
+    """A dimension, band, slice index or array named in a request does not exist."""
+
+
+class ConnectionStringError(GeoZarrError, ValueError):
+    """A ``ZARR:"path":/array:index`` connection string is malformed."""
+
+
 class GeoZarrWarning(UserWarning):
     """Base class of every warning geozarr emits."""
 
 
 class MetadataWarning(GeoZarrWarning):
     """Metadata was accepted although it bends the specification (read liberally)."""
+
+
+class GeoreferencingWarning(GeoZarrWarning):
+    """Georeferencing was resolved with a caveat: sources disagree (the message says which
+    won), coordinates are irregular, or convention keys are used without being declared."""
+
+
+class NotGeoreferencedWarning(GeoreferencingWarning):
+    """No usable transform: the raster gets the identity transform, as rasterio does."""

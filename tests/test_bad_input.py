@@ -157,7 +157,7 @@ def snapshot(top: Path) -> dict[str, bytes | None]:
 
 OPENERS: dict[str, Callable[[str], Any]] = {
     "open_array": lambda root: geozarr.open_array(root, path="a"),
-    "open": lambda root: geozarr.open(root, path="a"),
+    "open": lambda root: geozarr.open_node(root, path="a"),
     "group_getitem": lambda root: geozarr.open_group(root)["a"],
 }
 
@@ -796,10 +796,10 @@ def test_missing_node(tmp_path: Path) -> None:
                   "nothing")
     raises_naming(NodeNotFoundError, lambda: geozarr.open_group(root, path="nothing"),
                   "nothing")
-    raises_naming(NodeNotFoundError, lambda: geozarr.open(root, path="nothing"), "nothing")
+    raises_naming(NodeNotFoundError, lambda: geozarr.open_node(root, path="nothing"), "nothing")
     raises_naming(NodeNotFoundError, lambda: geozarr.open_group(root)["nothing"], "nothing")
     (tmp_path / "root" / "empty_dir").mkdir()
-    raises_naming(NodeNotFoundError, lambda: geozarr.open(root, path="empty_dir"), "empty_dir")
+    raises_naming(NodeNotFoundError, lambda: geozarr.open_node(root, path="empty_dir"), "empty_dir")
 
 
 def test_missing_store(tmp_path: Path) -> None:
@@ -916,7 +916,7 @@ BAD_PATHS = ["..", "../x", "a/../../x", "../root/../x", "..\\x"]
 
 
 @pytest.mark.parametrize("path", BAD_PATHS)
-@pytest.mark.parametrize("opener", ["open_array", "open_group", "open", "getitem"])
+@pytest.mark.parametrize("opener", ["open_array", "open_group", "open_node", "getitem"])
 def test_open_refuses_escaping_path(guarded: tuple[str, Path], path: str, opener: str) -> None:
     root, top = guarded
     with pytest.raises(InvalidKeyError):
@@ -927,7 +927,7 @@ def test_open_refuses_escaping_path(guarded: tuple[str, Path], path: str, opener
 
 
 @pytest.mark.parametrize("absolute", [True, False], ids=["filesystem_path", "slash_x"])
-@pytest.mark.parametrize("opener", ["open_array", "open"])
+@pytest.mark.parametrize("opener", ["open_array", "open_node"])
 def test_open_never_follows_absolute_path(guarded: tuple[str, Path], opener: str,
                                           absolute: bool) -> None:
     """``path`` is a key inside the store, never a file-system path (here: to a real array).

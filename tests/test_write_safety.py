@@ -186,7 +186,7 @@ def test_read_only_array(root: str, kind: str, via: str,
     if via == "open_array":
         array = geozarr.open_array(root, path="a", mode="r")
     elif via == "open":
-        array = geozarr.open(root, path="a", mode="r")
+        array = geozarr.open_node(root, path="a", mode="r")
     else:
         array = geozarr.open_group(root, mode="r")["a"]
     assert array.read_only

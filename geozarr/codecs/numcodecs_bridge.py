@@ -24,6 +24,10 @@ from geozarr.errors import UnsafeCodecError, UnsupportedCodecError
 #: numcodecs ids whose decoding runs code or yields arbitrary Python objects.
 UNSAFE_IDS = frozenset({"pickle", "msgpack", "msgpack2", "json", "json2", "vlen-array"})
 
+#: Members GDAL writes that numcodecs does not take, and that decoding does not need: GDAL's
+#: lzma ``delta`` configures the encoder's filter chain, which the xz stream itself records.
+_GDAL_EXTRA_MEMBERS = {"lzma": frozenset({"delta"})}
+
 #: Configuration members that name a data type the codec decodes to or encodes to.
 _DTYPE_MEMBERS = ("dtype", "astype", "encode_dtype", "decode_dtype")
 
@@ -65,8 +69,10 @@ def make_numcodec(config: Mapping[str, Any], *, key: str) -> numcodecs.abc.Codec
         if member in config and _is_object_dtype(config[member]):
             raise UnsafeCodecError(f"{key}: codec {codec_id!r} refused: its {member!r} is the "
                                    "object data type, which yields Python objects")
+    config = {name: value for name, value in config.items()
+              if name not in _GDAL_EXTRA_MEMBERS.get(codec_id, ())}
     try:
-        return numcodecs.get_codec(dict(config))
+        return numcodecs.get_codec(config)
     except (TypeError, ValueError, KeyError, OverflowError) as exc:
         if codec_id not in numcodecs.registry.codec_registry:
             raise UnsupportedCodecError(

@@ -86,8 +86,7 @@ class ShardingCodec(ArrayBytesCodec):
                 f"{key}: sharding index_location must be 'start' or 'end', got {location!r}")
         codec = cls(tuple(shape), configuration["codecs"], configuration["index_codecs"],
                     location)
-        # Build the chains once now so that bad inner codecs fail at open, naming the key.
-        V3ChunkPipeline(codec.codecs, ChunkSpec(codec.chunk_shape, np.dtype("u1"), 0), key=key)
+        # The inner chain is checked against the array's data type in prepare(), at open.
         index = V3ChunkPipeline(codec.index_codecs,
                                 ChunkSpec((1, 2), np.dtype(np.uint64), EMPTY), key=key)
         if index.array_array or index._bb_bounds[-1] is None:

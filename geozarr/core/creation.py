@@ -16,12 +16,13 @@ import numcodecs
 import numpy as np
 from numcodecs.abc import Codec as NumcodecsCodec
 
+from geozarr.codecs.base import ArrayArrayCodec, BytesBytesCodec
 from geozarr.codecs.registry import codec_from_numcodec
 from geozarr.core.array import Array
 from geozarr.core.nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_NODE, \
     MetadataSource, NodeInfo
 from geozarr.errors import InvalidKeyError, MetadataError, NodeExistsError, \
-    UnsupportedDataTypeError
+    UnsupportedCodecError, UnsupportedDataTypeError
 from geozarr.metadata.jsondoc import dump_json_document
 from geozarr.metadata.v2 import ArrayMetadataV2, GroupMetadataV2
 from geozarr.metadata.v3 import ArrayMetadataV3, GroupMetadataV3
@@ -86,11 +87,19 @@ def _v3_codecs(*, dtype: np.dtype, chunks: tuple[int, ...], shards: tuple[int, .
     if order == "F" and len(chunks) > 1:
         chain.append({"name": "transpose",
                       "configuration": {"order": list(range(len(chunks) - 1, -1, -1))}})
-    chain += [codec_from_numcodec(f, dtype=dtype).to_dict() for f in filters]
+    # A numcodecs filter may act on arrays (delta, astype...) or on bytes (shuffle): each
+    # goes on its side of the serialiser.
+    converted = [codec_from_numcodec(f, dtype=dtype) for f in filters]
+    for codec in converted:
+        if not isinstance(codec, (ArrayArrayCodec, BytesBytesCodec)):
+            raise UnsupportedCodecError(f"{codec.name!r} serialises arrays and cannot be used "
+                                        "as a filter")
+    chain += [c.to_dict() for c in converted if isinstance(c, ArrayArrayCodec)]
     if dtype.kind == "T":
         chain.append({"name": "vlen-utf8", "configuration": {}})
     else:
         chain.append({"name": "bytes", "configuration": {"endian": "little"}})
+    chain += [c.to_dict() for c in converted if isinstance(c, BytesBytesCodec)]
     if compressor is not None:
         chain.append(codec_from_numcodec(compressor, dtype=dtype).to_dict())
     if shards is None:

@@ -121,6 +121,11 @@ class Group:
             if isinstance(node, Group):
                 yield name, node
 
+    def document(self, key: str) -> dict[str, Any] | None:
+        """The raw JSON metadata document at ``key`` (relative to this group), read through
+        consolidated metadata when the group was opened with it; None when absent."""
+        return self._source.document(join_key(self._path, key))
+
     # -- creating -------------------------------------------------------------------------
     def create_group(self, name: str, *, attributes: dict[str, Any] | None = None,
                      overwrite: bool = False) -> Group:

@@ -49,7 +49,7 @@ def _consolidated_source(store: Store, info: NodeInfo) -> MetadataSource | None:
     return MetadataSource(store, {join_key(path, k): v for k, v in documents.items()}, path)
 
 
-def open(store: StoreLike, mode: str = "r", *, path: str = "", zarr_format: int | None = None,
+def open_node(store: StoreLike, mode: str = "r", *, path: str = "", zarr_format: int | None = None,
          use_consolidated: bool | None = None) -> Array | Group:
     """Open the array or group at ``path`` of ``store``.
 
@@ -95,7 +95,7 @@ def _create_root_group(store: Store, path: str, mode: str, zarr_format: int | No
 def open_group(store: StoreLike, mode: str = "r", *, path: str = "",
                zarr_format: int | None = None, use_consolidated: bool | None = None) -> Group:
     """Open (or, with modes "a", "w", "w-", create) the group at ``path`` of ``store``."""
-    node = open(store, mode, path=path, zarr_format=zarr_format,
+    node = open_node(store, mode, path=path, zarr_format=zarr_format,
                 use_consolidated=use_consolidated)
     if not isinstance(node, Group):
         raise NodeNotFoundError(f"{path or 'the root'!r} of {node.store!r} is an array, "
