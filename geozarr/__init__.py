@@ -7,6 +7,11 @@ implementation on numpy and numcodecs::
     g = geozarr.open_group("data.zarr")
     a = g["temperature"]
     window = a[0, 100:612, 0:512]
+
+and the geo layer opens any of it as a rasterio-like raster::
+
+    with geozarr.open_raster('ZARR:"data.zarr":/temperature:2') as r:
+        r.crs, r.transform, r.read(1)
 """
 
 from geozarr.config import config, get_config
@@ -14,10 +19,17 @@ from geozarr.core.array import Array
 from geozarr.core.creation import create_array
 from geozarr.core.group import Group
 from geozarr.core.hierarchy import consolidate_metadata, open_array, open_group, open_node
+from geozarr.raster.dataset import GeoDataset, open, open_raster
+from geozarr.raster.reader import RasterReader
 from geozarr.errors import (
     ArrayIndexError,
     ChecksumError,
     ChunkDecodeError,
+    ConnectionStringError,
+    DimensionError,
+    GeoreferencingError,
+    GeoreferencingWarning,
+    NotGeoreferencedWarning,
     GeoZarrError,
     GeoZarrWarning,
     InvalidKeyError,
@@ -36,10 +48,13 @@ from geozarr.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "open", "open_raster", "GeoDataset", "RasterReader",
     "Array", "Group", "open_node", "open_array", "open_group", "create_array",
     "consolidate_metadata", "config", "get_config",
     "GeoZarrError", "GeoZarrWarning", "MetadataWarning", "StoreError", "ReadOnlyError",
     "NodeNotFoundError", "NodeExistsError", "InvalidKeyError", "MetadataError",
     "UnsupportedDataTypeError", "UnsupportedCodecError", "UnsafeCodecError",
     "ChunkDecodeError", "ChecksumError", "ArrayIndexError", "ValueShapeError",
+    "GeoreferencingError", "DimensionError", "ConnectionStringError", "GeoreferencingWarning",
+    "NotGeoreferencedWarning",
 ]

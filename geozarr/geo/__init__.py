@@ -1,0 +1,1 @@
+"""Georeferencing: dimensions, CRS, transform and CF value encodings of Zarr arrays."""

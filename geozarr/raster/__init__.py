@@ -1,0 +1,1 @@
+"""Rasters: Zarr arrays seen as georeferenced bands, with rasterio's names and types."""
