@@ -28,7 +28,7 @@ from geozarr.geo.cf import dimension_values
 from geozarr.geo.context import ArrayContext
 from geozarr.geo.georeference import Georeference
 from geozarr.raster.bands import BandLayout
-from geozarr.raster.resampling import resample
+from geozarr.raster.resampling import SourceWindow, resample
 
 #: Attributes that are encodings, not user metadata, left out of ``tags()``.
 _HIDDEN_TAGS = frozenset({"_ARRAY_DIMENSIONS", "_CRS", "zarr_conventions", "_FillValue",
@@ -233,16 +233,23 @@ class RasterReader:
         bands = [int(indexes)] if single else list(indexes or self.indexes)
         if not bands:
             raise DimensionError(f"{self.name}: no bands to read")
-        rows, cols = self._window_slices(window)
-        selection, positions = self._layout.selection(rows, cols, bands)
+        source = SourceWindow(0.0, 0.0, float(self.height), float(self.width)) \
+            if window is None else SourceWindow.of(_as_window(window))
+        row0, col0, row1, col1 = source.pixel_bounds()
+        if row0 < 0 or col0 < 0 or row1 > self.height or col1 > self.width:
+            raise DimensionError(f"{self.name}: window {source} is outside the raster "
+                                 f"({self.height} rows x {self.width} columns)")
+        selection, positions = self._layout.selection(slice(row0, row1), slice(col0, col1),
+                                                      bands)
         block = self._layout.to_band_first(np.asarray(self._array[selection]))
-        data = block[list(positions)] if list(positions) != list(range(block.shape[0])) \
-            else block
-        target_shape = out.shape if out is not None else out_shape
-        if target_shape is not None:
-            height, width = target_shape[-2:]
-            if (height, width) != data.shape[-2:]:
-                data = resample(data, (height, width), resampling, nodata=self.nodata)
+        data = block if list(positions) == list(range(block.shape[0])) \
+            else block[list(positions)]
+        target = out.shape if out is not None else out_shape
+        size = tuple(target[-2:]) if target is not None else source.default_size()
+        relative = SourceWindow(source.row_off - row0, source.col_off - col0, source.height,
+                                source.width)
+        if not (relative.is_whole() and size == data.shape[-2:]):
+            data = resample(data, relative, size, resampling, nodata=self.nodata)
         if single:
             data = data[0]
         if out is not None:
@@ -254,19 +261,6 @@ class RasterReader:
         if masked:
             return self._mask(data)
         return data
-
-    def _window_slices(self, window: Window | None) -> tuple[slice, slice]:
-        if window is None:
-            return slice(0, self.height), slice(0, self.width)
-        if not isinstance(window, Window):
-            window = Window(*window) if len(window) == 4 else Window.from_slices(*window)
-        window = window.round_offsets().round_lengths()
-        row0, col0 = int(window.row_off), int(window.col_off)
-        row1, col1 = row0 + int(window.height), col0 + int(window.width)
-        if row0 < 0 or col0 < 0 or row1 > self.height or col1 > self.width:
-            raise DimensionError(f"{self.name}: window {window} is outside the raster "
-                                 f"({self.height} rows x {self.width} columns)")
-        return slice(row0, row1), slice(col0, col1)
 
     def _mask(self, data: np.ndarray) -> np.ma.MaskedArray:
         nodata = self._geo.values.nodata
@@ -300,3 +294,12 @@ class RasterReader:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<{state} RasterReader name='{self.name}' mode='r'>"
+
+
+def _as_window(window: Window | tuple) -> Window:
+    """A rasterio Window from a Window, ``((row0, row1), (col0, col1))`` or 4 numbers."""
+    if isinstance(window, Window):
+        return window
+    if len(window) == 2:
+        return Window.from_slices(*window)
+    return Window(*window)
