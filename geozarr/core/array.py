@@ -202,7 +202,8 @@ class Array:
             result = out
         target = indexer.expand(result)
         projections = list(indexer)
-        run_all(lambda projection: self._read_chunk(projection, target), projections)
+        run_all(lambda projection: self._read_chunk(projection, target), projections,
+                threads=self._store.concurrency)
         if out is None and result.ndim == 0:
             return result[()]
         return result
@@ -246,7 +247,8 @@ class Array:
                 f"{np.shape(value)} into a selection of shape {indexer.out_shape}: {exc}"
             ) from None
         source = indexer.expand(values)
-        run_all(lambda projection: self._write_chunk(projection, source), list(indexer))
+        run_all(lambda projection: self._write_chunk(projection, source), list(indexer),
+                threads=self._store.concurrency)
 
     def _write_chunk(self, projection: ChunkProjection, source: np.ndarray) -> None:
         key = self._chunk_prefix + self._metadata.chunk_key(projection.coords)

@@ -44,6 +44,11 @@ class ByteRange:
 class Store(ABC):
     """Bytes by key. Subclasses implement the abstract methods; writes are atomic per key."""
 
+    #: Requests worth keeping in flight at once. None means "as many as there are decode
+    #: threads", right for local stores; network stores set more, since their requests wait
+    #: on latency rather than on a CPU.
+    concurrency: int | None = None
+
     def __init__(self, *, read_only: bool = False) -> None:
         self.read_only = read_only
 

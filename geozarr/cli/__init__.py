@@ -1,0 +1,40 @@
+"""The ``geozarr`` command: one module per subcommand, heavy imports inside each command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from geozarr.cli.info import info
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="geozarr")
+@click.option("--verbose", is_flag=True, help="Show the full traceback of errors.")
+@click.pass_context
+def main(context: click.Context, verbose: bool) -> None:
+    """geozarr: geospatial Zarr, read and written fast and right."""
+    context.obj = {"verbose": verbose}
+
+
+main.add_command(info)
+
+
+def run() -> None:
+    """Entry point: errors print one clear line (``--verbose`` for the traceback)."""
+    from geozarr.errors import GeoZarrError
+
+    try:
+        main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except GeoZarrError as exc:
+        if "--verbose" in sys.argv:
+            raise
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
