@@ -172,11 +172,20 @@ def test_proj_keys_of_the_root_do_not_reach_grandchildren() -> None:
     assert quietly(make_ctx(root_attrs=root)) == ResolvedCRS(crs=None, source=None)
 
 
-def test_the_array_overrides_its_group_and_the_difference_is_reported() -> None:
+def test_the_array_overrides_its_group_silently() -> None:
+    """The proj convention lets an array override its group's CRS: no disagreement."""
     ctx = make_ctx({"proj:code": "EPSG:32632"}, parent_attrs={**PROJ_DECLARED,
                                                               "proj:code": "EPSG:4326"})
-    with pytest.warns(GeoreferencingWarning, match=r"proj:code \(parent group\) .* disagrees"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         assert_epsg(resolve(ctx), 32632, "proj:code")
+
+
+def test_a_group_crs_disagreeing_with_another_source_is_reported() -> None:
+    ctx = make_ctx({"_CRS": {"url": "http://www.opengis.net/def/crs/EPSG/0/32632"}},
+                   parent_attrs={**PROJ_DECLARED, "proj:code": "EPSG:4326"})
+    with pytest.warns(GeoreferencingWarning, match=r"proj:code \(parent group\) .* disagrees"):
+        assert_epsg(resolve(ctx), 32632, "_CRS.url")
 
 
 def test_an_unknown_epsg_code_is_an_error_naming_the_key() -> None:

@@ -298,8 +298,11 @@ def test_constructor_defaults_and_checks() -> None:
         shape=[10], chunks=[4], dtype="u1", fill_value=0, codecs=["bytes"], chunk_key_encoding="v2"
     )
     assert v2_keys.separator == "." and v2_keys.chunk_key((2,)) == "2"
-    with pytest.raises(MetadataError, match="ArrayMetadataV3: fill_value None"):
-        ArrayMetadataV3(shape=[1], chunks=[1], dtype="u1", fill_value=None, codecs=["bytes"])
+    # None stands for GDAL's "fill_value": null, kept so that no nodata is implied.
+    unset = ArrayMetadataV3(shape=[1], chunks=[1], dtype="u1", fill_value=None, codecs=["bytes"])
+    assert unset.fill_value is None and unset.to_json()["fill_value"] is None
+    with pytest.raises(MetadataError, match="fill_value 'x'"):
+        ArrayMetadataV3(shape=[1], chunks=[1], dtype="u1", fill_value="x", codecs=["bytes"])
     with pytest.raises(MetadataError, match="dimension_names has 2 entries"):
         ArrayMetadataV3(
             shape=[1],

@@ -100,7 +100,7 @@ def resolve_crs(ctx: ArrayContext, axes: SpatialAxes) -> ResolvedCRS:
         if winner is None:
             source.on_use()
             winner = found
-        elif not same_crs(winner[1], found[1]):
+        elif not _is_override(winner[0], found[0]) and not same_crs(winner[1], found[1]):
             warnings.warn(
                 f"{ctx.path}: {found[0]} ({_describe(found[1])}) disagrees with {winner[0]} "
                 f"({_describe(winner[1])}); using {winner[0]}", GeoreferencingWarning,
@@ -110,6 +110,13 @@ def resolve_crs(ctx: ArrayContext, axes: SpatialAxes) -> ResolvedCRS:
     if is_longitude(ctx, axes.x_dim) and is_latitude(ctx, axes.y_dim):
         return ResolvedCRS(crs=CRS.from_epsg(4326), source=WGS84_SOURCE)
     return ResolvedCRS(crs=None, source=None)
+
+
+def _is_override(winner: str, other: str) -> bool:
+    """Whether ``winner`` (the array's own convention keys) overrides ``other`` (its parent
+    group's): the proj convention allows that, so it is no disagreement."""
+    return (other.endswith("(parent group)") and not winner.endswith("(parent group)")
+            and winner.split(":", 1)[0] == other.split(":", 1)[0])
 
 
 def same_crs(first: CRS, second: CRS) -> bool:

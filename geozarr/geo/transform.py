@@ -117,7 +117,8 @@ def resolve_transform(ctx: ArrayContext, axes: SpatialAxes) -> ResolvedTransform
         if winner is None:
             candidate.on_use()
             winner = (candidate.label, transform, area_or_point)
-        elif _disagree(winner[1], transform, width, height):
+        elif _comparable(winner, candidate.label) and _disagree(winner[1], transform, width,
+                                                                 height):
             warnings.warn(
                 f"{ctx.path}: {candidate.label} {tuple(transform)[:6]} disagrees with "
                 f"{winner[0]} {tuple(winner[1])[:6]} by more than half a pixel; using "
@@ -350,3 +351,12 @@ def _area(transform: Affine) -> tuple[Affine, str]:
 
 def _fail(message: str) -> tuple[Affine, str]:
     raise GeoreferencingError(message)
+
+
+def _comparable(winner: tuple[str, Affine, str], label: str) -> bool:
+    """Whether a losing source should agree with the winner: a parent group's keys are
+    defaults the array may override, and a bbox (an envelope) cannot express a rotation."""
+    if label.endswith("(parent group)") and not winner[0].endswith("(parent group)"):
+        return False
+    rotated = winner[1].b != 0 or winner[1].d != 0
+    return not (rotated and label.startswith("spatial:bbox"))

@@ -123,12 +123,14 @@ class ArrayMetadataV3:
             raise MetadataError(
                 f"{key}: attributes must be an object, not {json_type(self.attributes)}"
             )
-        try:
-            encoded_fill = encode_v3_fill_value(self.fill_value, dtype)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise MetadataError(
-                f"{key}: fill_value {self.fill_value!r} cannot be stored as {dtype}"
-            ) from exc
+        encoded_fill = None
+        if self.fill_value is not None:  # None: GDAL's "null", kept so nodata stays unset
+            try:
+                encoded_fill = encode_v3_fill_value(self.fill_value, dtype)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise MetadataError(
+                    f"{key}: fill_value {self.fill_value!r} cannot be stored as {dtype}"
+                ) from exc
         set_field = object.__setattr__
         set_field(self, "dtype", dtype)
         set_field(self, "shape", shape)
@@ -137,7 +139,8 @@ class ArrayMetadataV3:
         set_field(self, "codecs", codecs)
         set_field(self, "dimension_names", dimension_names)
         set_field(self, "attributes", copy.deepcopy(dict(self.attributes)))
-        set_field(self, "fill_value", parse_v3_fill_value(encoded_fill, dtype, key=key))
+        set_field(self, "fill_value", None if encoded_fill is None
+                  else parse_v3_fill_value(encoded_fill, dtype, key=key))
 
     @classmethod
     def parse(cls, raw: bytes, *, key: str) -> ArrayMetadataV3:
@@ -192,7 +195,7 @@ class ArrayMetadataV3:
             shape=shape,
             chunks=chunks,
             dtype=dtype,
-            fill_value=parse_v3_fill_value(doc["fill_value"], dtype, key=key),
+            fill_value=_parse_fill_value(doc["fill_value"], dtype, key=key),
             codecs=codecs,
             chunk_key_encoding=encoding,
             separator=separator,
@@ -213,7 +216,8 @@ class ArrayMetadataV3:
                 "name": self.chunk_key_encoding,
                 "configuration": {"separator": self.separator},
             },
-            "fill_value": encode_v3_fill_value(self.fill_value, self.dtype),
+            "fill_value": None if self.fill_value is None
+            else encode_v3_fill_value(self.fill_value, self.dtype),
             "codecs": copy.deepcopy(list(self.codecs)),
             "attributes": copy.deepcopy(self.attributes),
         }
@@ -474,3 +478,13 @@ def _parse_consolidated(value: object, *, key: str) -> dict[str, dict[str, Any]]
             )
         nodes[path] = copy.deepcopy(node)
     return nodes
+
+
+def _parse_fill_value(value: object, dtype: np.dtype, *, key: str) -> Any:
+    """A document's fill value; ``null`` (which GDAL writes) stays None, with a warning:
+    missing chunks then read as zero, and no nodata is implied."""
+    if value is None:
+        warnings.warn(MetadataWarning(f"{key}: fill_value is null (invalid in Zarr v3); "
+                                      "missing chunks read as zero"), stacklevel=4)
+        return None
+    return parse_v3_fill_value(value, dtype, key=key)
