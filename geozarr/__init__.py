@@ -42,6 +42,7 @@ from geozarr.errors import (
     UnsafeCodecError,
     UnsupportedCodecError,
     UnsupportedDataTypeError,
+    UsageError,
     ValueShapeError,
 )
 
@@ -56,5 +57,5 @@ __all__ = [
     "UnsupportedDataTypeError", "UnsupportedCodecError", "UnsafeCodecError",
     "ChunkDecodeError", "ChecksumError", "ArrayIndexError", "ValueShapeError",
     "GeoreferencingError", "DimensionError", "ConnectionStringError", "GeoreferencingWarning",
-    "NotGeoreferencedWarning",
+    "NotGeoreferencedWarning", "UsageError",
 ]

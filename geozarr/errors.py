@@ -79,6 +79,10 @@ class ConnectionStringError(GeoZarrError, ValueError):
     """A ``ZARR:"path":/array:index`` connection string is malformed."""
 
 
+class UsageError(GeoZarrError, ValueError):
+    """The call itself is invalid: an unknown mode, a read from a closed raster..."""
+
+
 class GeoZarrWarning(UserWarning):
     """Base class of every warning geozarr emits."""
 

@@ -646,3 +646,21 @@ def test_shard_missing_inner_chunk_is_fill(tmp_path: Path, name: str) -> None:
     expected[0:4, 4:8] = 0
     np.testing.assert_array_equal(read(root), expected)
     np.testing.assert_array_equal(zarr.open_array(root, path="a", mode="r")[...], expected)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+@pytest.mark.parametrize("checksum", ["crc32", "adler32", "fletcher32"])
+def test_numcodecs_checksum_mismatch_is_a_checksum_error(tmp_path: Path, zarr_format: int,
+                                                         checksum: str) -> None:
+    """v2 checksum filters and v3 numcodecs.* checksums both report a ChecksumError."""
+    codec = numcodecs.get_codec({"id": checksum})
+    array = geozarr.create_array(tmp_path / "c.zarr", shape=(8,), chunks=(8,), dtype="i4",
+                                 compressor=None, filters=[codec], zarr_format=zarr_format)
+    array[...] = np.arange(8)
+    chunk = next(p for p in (tmp_path / "c.zarr").rglob("*")
+                 if p.is_file() and p.name not in ("zarr.json", ".zarray", ".zattrs", ".zgroup"))
+    raw = bytearray(chunk.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    chunk.write_bytes(bytes(raw))
+    with pytest.raises(geozarr.ChecksumError, match=checksum):
+        geozarr.open_array(tmp_path / "c.zarr")[...]

@@ -38,12 +38,15 @@ from numcodecs.zlib import Zlib
 from numcodecs.zstd import Zstd
 
 from geozarr.codecs.base import Buffer
-from geozarr.errors import ChunkDecodeError
+from geozarr.errors import ChecksumError, ChunkDecodeError
 
 #: The errors numcodecs and the standard library raise for corrupt or truncated input.
 DECODE_ERRORS: tuple[type[Exception], ...] = (
     RuntimeError, ValueError, EOFError, OSError, IndexError, zlib.error, lzma.LZMAError,
 )
+
+#: numcodecs ids of checksum codecs: a failed decode there is a checksum mismatch.
+CHECKSUM_IDS = ("crc32", "crc32c", "adler32", "fletcher32", "jenkins_lookup3")
 
 _U32 = struct.Struct("<I")
 _U16 = struct.Struct("<H")
@@ -254,7 +257,7 @@ def _decode_zstd(codec: numcodecs.abc.Codec, data: Buffer, limit: int | None, ke
     try:
         result = codec.decode(view, out=out)
     except DECODE_ERRORS as exc:
-        raise _fail(key, codec, f"is corrupt ({exc})") from exc
+        raise _checksum_aware(codec, key, exc) from exc
     if out is not None:
         return out
     return _finish(codec, result, limit, key, None)
@@ -366,8 +369,15 @@ def _decode_other(codec: numcodecs.abc.Codec, data: Buffer, limit: int | None, k
     try:
         result = codec.decode(data)
     except DECODE_ERRORS as exc:
-        raise _fail(key, codec, f"is corrupt ({exc})") from exc
+        raise _checksum_aware(codec, key, exc) from exc
     return _finish(codec, result, limit, key, out)
+
+
+def _checksum_aware(codec: numcodecs.abc.Codec, key: str, exc: Exception) -> ChunkDecodeError:
+    """The error for a failed decode: a ChecksumError when a checksum did not match."""
+    if codec.codec_id in CHECKSUM_IDS or "checksum" in str(exc).lower():
+        return ChecksumError(f"chunk {key!r}: {codec.codec_id} checksum mismatch ({exc})")
+    return _fail(key, codec, f"is corrupt ({exc})")
 
 
 _Decoder = Callable[..., Buffer]

@@ -24,14 +24,13 @@ import numpy as np
 from numcodecs.compat import ensure_bytes
 
 from geozarr.codecs.base import ArrayArrayCodec, Buffer, BytesBytesCodec, ChunkSpec, Codec
-from geozarr.codecs.bounded import DECODE_ERRORS, byte_view, decompress
+from geozarr.codecs.bounded import CHECKSUM_IDS, DECODE_ERRORS, byte_view, decompress
 from geozarr.codecs.numcodecs_bridge import make_numcodec
 from geozarr.errors import ChecksumError, ChunkDecodeError, UnsupportedCodecError
 
 PREFIX = "numcodecs."
 
 BYTES_IDS = ("blosc", "lz4", "zstd", "zlib", "gzip", "bz2", "lzma", "shuffle")
-CHECKSUM_IDS = ("crc32", "crc32c", "adler32", "fletcher32", "jenkins_lookup3")
 ARRAY_IDS = ("delta", "bitround", "fixedscaleoffset", "quantize", "packbits", "astype")
 
 

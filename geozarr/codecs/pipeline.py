@@ -29,12 +29,12 @@ from geozarr.codecs.base import (
     BytesBytesCodec,
     ChunkSpec,
 )
-from geozarr.codecs.bounded import decompress
+from geozarr.codecs.bounded import CHECKSUM_IDS, decompress
 from geozarr.codecs.bytes_codec import BytesCodec
 from geozarr.codecs.numcodecs_bridge import make_numcodec
 from geozarr.codecs.registry import codec_from_dict
 from geozarr.storage.base import Store
-from geozarr.errors import ChunkDecodeError, MetadataWarning, UnsafeCodecError, \
+from geozarr.errors import ChecksumError, ChunkDecodeError, MetadataWarning, UnsafeCodecError, \
     UnsupportedCodecError
 
 _scratch = threading.local()
@@ -206,8 +206,9 @@ class V2ChunkPipeline(ChunkPipeline):
             try:
                 data = codec.decode(data)
             except (ValueError, TypeError, RuntimeError, OverflowError) as exc:
-                raise ChunkDecodeError(f"{key}: filter {codec.codec_id!r} cannot decode the "
-                                       f"chunk: {exc}") from exc
+                error = ChecksumError if codec.codec_id in CHECKSUM_IDS else ChunkDecodeError
+                raise error(f"{key}: filter {codec.codec_id!r} cannot decode the chunk: "
+                            f"{exc}") from exc
         dtype = self.spec.dtype
         if isinstance(data, np.ndarray) and data.dtype == dtype:
             flat = data.reshape(-1)

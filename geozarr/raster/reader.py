@@ -23,7 +23,7 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from geozarr.core.array import Array
-from geozarr.errors import DimensionError, ValueShapeError
+from geozarr.errors import DimensionError, UsageError, ValueShapeError
 from geozarr.geo.cf import dimension_values
 from geozarr.geo.context import ArrayContext
 from geozarr.geo.georeference import Georeference
@@ -283,7 +283,7 @@ class RasterReader:
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ValueError(f"{self.name}: the raster is closed")
+            raise UsageError(f"{self.name}: the raster is closed")
 
     def __enter__(self) -> RasterReader:
         return self
