@@ -21,6 +21,8 @@ from geozarr.core.group import Group
 from geozarr.core.hierarchy import consolidate_metadata, open_array, open_group, open_node
 from geozarr.raster.dataset import GeoDataset, open, open_raster
 from geozarr.raster.reader import RasterReader
+from geozarr.raster.translate import translate
+from geozarr.raster.writer import write_raster
 from geozarr.errors import (
     ArrayIndexError,
     ChecksumError,
@@ -49,7 +51,7 @@ from geozarr.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "open", "open_raster", "GeoDataset", "RasterReader",
+    "open", "open_raster", "GeoDataset", "RasterReader", "write_raster", "translate",
     "Array", "Group", "open_node", "open_array", "open_group", "create_array",
     "consolidate_metadata", "config", "get_config",
     "GeoZarrError", "GeoZarrWarning", "MetadataWarning", "StoreError", "ReadOnlyError",

@@ -17,6 +17,7 @@ import numpy as np
 from numcodecs.abc import Codec as NumcodecsCodec
 
 from geozarr.codecs.base import ArrayArrayCodec, BytesBytesCodec
+from geozarr.codecs.numcodecs_bridge import make_numcodec
 from geozarr.codecs.registry import codec_from_numcodec
 from geozarr.core.array import Array
 from geozarr.core.nodes import V2_ARRAY, V2_ATTRS, V2_GROUP, V3_NODE, \
@@ -76,7 +77,7 @@ def _as_numcodec(codec: Any, *, key: str) -> NumcodecsCodec:
     if isinstance(codec, NumcodecsCodec):
         return codec
     if isinstance(codec, Mapping):
-        return numcodecs.get_codec(dict(codec))
+        return make_numcodec(codec, key=key)
     raise MetadataError(f"{key}: expected a numcodecs codec or its config dict, got {codec!r}")
 
 

@@ -1,0 +1,599 @@
+"""Writing a raster as GeoZarr that every reader gets right, and never half of one.
+
+:func:`write_raster` writes a numpy array; :class:`ZarrRasterWriter` is the streaming writer
+under it and under :func:`geozarr.raster.translate.translate`: blocks go in one at a time,
+and the hierarchy appears at the destination only when it is complete.
+
+What is written (a raster of ``count`` bands, ``height`` x ``width``), all from one CRS and
+one transform (:mod:`geozarr.geo.encode`):
+
+* the data array ``<name>``, dimensions ``(band, y, x)`` (``(y, x)`` for one band), Zarr
+  ``fill_value`` = nodata, CF ``_FillValue``, ``units``, ``scale_factor``/``add_offset``,
+  ``long_name`` (the band names), ``grid_mapping``, GDAL's ``_CRS``, the ``proj`` and
+  ``spatial`` conventions;
+* 1-D ``x`` and ``y`` coordinates at cell centres, a ``band`` coordinate 1..count, and the 0-D
+  CF grid-mapping variable ``spatial_ref``;
+* on the root group the conventions again with ``spatial:bbox``; consolidated metadata.
+
+How the output stays whole (``docs/recipes/geotiff-to-geozarr.md``): a local directory (or a
+``.zip``) is written into a temporary sibling ``<name>.geozarr-partial-<random>`` and renamed
+into place when complete; an existing output is renamed away only then, and deleted last.
+A store that cannot rename (a :class:`~geozarr.storage.Store` object, ``memory://``) gets
+the chunks first and the metadata last, so that no reader finds an array before it is whole;
+there, ``overwrite=True`` removes the old content first.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyproj
+from affine import Affine
+from rasterio.windows import Window
+
+from geozarr.core.array import Array
+from geozarr.core.creation import DEFAULT, build_array_metadata, create_group_node, \
+    write_array_metadata
+from geozarr.core.hierarchy import consolidate_metadata
+from geozarr.errors import DimensionError, GeoZarrError, GeoZarrWarning, InvalidKeyError, \
+    MetadataError, NodeExistsError, StoreError, UnsupportedDataTypeError, ValueShapeError
+from geozarr.geo import encode
+from geozarr.raster.progress import Progress
+from geozarr.storage import DirectoryStore, MemoryStore, Store, ZipStore, open_store, \
+    validate_node_name
+
+#: The chunk shape (rows, columns) used when none is given: GDAL's and most viewers' tile.
+DEFAULT_CHUNKS = (512, 512)
+#: Marks the temporary sibling a local output is written into before it is renamed.
+PARTIAL_MARK = ".geozarr-partial-"
+_OLD_MARK = ".geozarr-old-"
+_ZARR_DOCUMENTS = ("zarr.json", ".zgroup", ".zarray", ".zattrs", ".zmetadata")
+RESERVED_NAMES = frozenset({encode.X_DIM, encode.Y_DIM, encode.BAND_DIM,
+                            encode.GRID_MAPPING})
+
+
+@dataclass(frozen=True)
+class RasterSpec:
+    """Everything about a raster to write except its pixels, checked by :func:`raster_spec`."""
+
+    height: int
+    width: int
+    count: int
+    dtype: np.dtype
+    crs: pyproj.CRS | None
+    transform: Affine | None
+    nodata: float | int | None
+    name: str
+    band_names: tuple[str, ...] | None
+    units: str | None
+    scale: float | None
+    offset: float | None
+    chunks: tuple[int, int]
+    shards: tuple[int, int] | None
+    compressor: Any
+    zarr_format: int
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """The data array's dimension names."""
+        spatial = (encode.Y_DIM, encode.X_DIM)
+        return (encode.BAND_DIM, *spatial) if self.count > 1 else spatial
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The data array's shape."""
+        return (self.count, self.height, self.width) if self.count > 1 \
+            else (self.height, self.width)
+
+    @property
+    def write_unit(self) -> tuple[int, int]:
+        """(rows, columns) of one stored object: the shard when sharded, else the chunk.
+        Blocks aligned to it write each object once, never read-modify-write."""
+        return self.shards or self.chunks
+
+    @property
+    def pixel_bytes(self) -> int:
+        """Bytes of one pixel over all bands."""
+        return self.count * self.dtype.itemsize
+
+
+def raster_spec(*, height: int, width: int, count: int, dtype: Any, crs: Any = None,
+                transform: Any = None, nodata: float | int | None = None, name: str = "data",
+                band_names: Sequence[str] | None = None, units: str | None = None,
+                scale: float | None = None, offset: float | None = None,
+                chunks: Sequence[int] = DEFAULT_CHUNKS, shards: Sequence[int] | None = None,
+                compressor: Any = DEFAULT, zarr_format: int = 3) -> RasterSpec:
+    """Check a raster's description and return it as a :class:`RasterSpec`.
+
+    Raises
+    ------
+    GeoreferencingError
+        ``crs`` is not a CRS PROJ parses, or ``transform`` is not an invertible affine.
+    DimensionError
+        ``band_names`` does not hold one name per band.
+    ValueShapeError
+        A size is not a positive integer.
+    MetadataError
+        A bad ``name``, ``chunks``, ``shards``, ``zarr_format``, ``scale``/``offset`` or a
+        ``nodata`` that is not a value of ``dtype``; ``UnsupportedDataTypeError`` for a dtype
+        that is not an integer or floating point type.
+    """
+    for label, size in (("height", height), ("width", width), ("count", count)):
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueShapeError(f"raster {label} must be a positive integer, got {size!r}")
+    try:
+        dtype_np = np.dtype(dtype)
+    except TypeError as error:
+        raise UnsupportedDataTypeError(f"unknown data type {dtype!r}: {error}") from None
+    if dtype_np.kind not in "iuf" or dtype_np.itemsize > 8:
+        raise UnsupportedDataTypeError(
+            f"data type {dtype_np} is not a raster type: use an integer or float type")
+    if zarr_format not in (2, 3):
+        raise MetadataError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
+    try:
+        validate_node_name(name)
+    except InvalidKeyError as error:
+        raise MetadataError(f"name {name!r} cannot name the data array: {error}") from None
+    if name in RESERVED_NAMES:
+        raise MetadataError(f"name {name!r} is taken by a coordinate or grid-mapping variable; "
+                            f"choose another (not {', '.join(sorted(RESERVED_NAMES))})")
+    names = None
+    if band_names is not None:
+        names = tuple(band_names) if not isinstance(band_names, str) else (band_names,)
+        if len(names) != count or not all(isinstance(n, str) for n in names):
+            raise DimensionError(f"band_names {list(names)!r} must be {count} strings, one per "
+                                 f"band of the data")
+    return RasterSpec(
+        height=int(height), width=int(width), count=int(count), dtype=dtype_np,
+        crs=None if crs is None else encode.as_crs(crs),
+        transform=None if transform is None else encode.as_transform(transform),
+        nodata=None if nodata is None else encode.nodata_value(nodata, dtype_np),
+        name=name, band_names=names, units=units or None,
+        scale=_optional_number(scale, "scale"), offset=_optional_number(offset, "offset"),
+        chunks=_pair(chunks, "chunks"), shards=None if shards is None else _pair(shards, "shards"),
+        compressor=compressor, zarr_format=zarr_format)
+
+
+def _pair(value: Sequence[int], label: str) -> tuple[int, int]:
+    try:
+        pair = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise MetadataError(f"{label} must be two integers (rows, columns), got {value!r}") \
+            from None
+    if len(pair) != 2 or min(pair) < 1:
+        raise MetadataError(f"{label} must be two positive integers (rows, columns), got "
+                            f"{value!r}")
+    return pair[0], pair[1]
+
+
+def _optional_number(value: float | None, label: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise MetadataError(f"{label} must be a number, got {value!r}") from None
+    if not np.isfinite(number):
+        raise MetadataError(f"{label} must be finite, got {value!r}")
+    return number
+
+
+# -- what goes where ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Planned:
+    """One array of the hierarchy: its metadata, and its values when it is a coordinate."""
+
+    path: str
+    metadata: Any
+    attributes: dict[str, Any]
+    values: np.ndarray | None
+
+
+def _data_attributes(spec: RasterSpec) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if spec.crs is not None or spec.transform is not None:
+        attrs["zarr_conventions"] = encode.conventions_attribute(
+            proj=spec.crs is not None, spatial=spec.transform is not None)
+    if spec.crs is not None:
+        attrs.update(encode.proj_attributes(spec.crs))
+    if spec.transform is not None:
+        attrs.update(encode.spatial_attributes(spec.transform, (spec.height, spec.width)))
+    if spec.crs is not None:
+        attrs["_CRS"] = encode.gdal_crs_attribute(spec.crs)
+        attrs["grid_mapping"] = encode.GRID_MAPPING
+        attrs["coordinates"] = encode.GRID_MAPPING
+    if spec.nodata is not None:
+        attrs["_FillValue"] = encode.fill_value_attribute(spec.nodata, spec.dtype,
+                                                          spec.zarr_format)
+    if spec.units is not None:
+        attrs["units"] = spec.units
+    if spec.scale is not None:
+        attrs["scale_factor"] = spec.scale
+    if spec.offset is not None:
+        attrs["add_offset"] = spec.offset
+    if spec.band_names is not None:
+        attrs["long_name"] = encode.band_names_attribute(spec.band_names)
+    return attrs
+
+
+def group_attributes(spec: RasterSpec) -> dict[str, Any]:
+    """The root group's attributes: the conventions, the CRS and the raster's extent."""
+    attrs: dict[str, Any] = {}
+    if spec.crs is None and spec.transform is None:
+        return attrs
+    attrs["zarr_conventions"] = encode.conventions_attribute(
+        proj=spec.crs is not None, spatial=spec.transform is not None)
+    if spec.crs is not None:
+        attrs.update(encode.proj_attributes(spec.crs))
+    if spec.transform is not None:
+        attrs.update(encode.spatial_group_attributes(spec.transform, (spec.height, spec.width)))
+    return attrs
+
+
+def _plan(spec: RasterSpec) -> tuple[_Planned, list[_Planned]]:
+    """The data array and the coordinate arrays, validated like stored documents."""
+    v2 = spec.zarr_format == 2
+
+    def planned(path: str, values: np.ndarray, dims: list[str], attrs: dict[str, Any],
+                fill: Any) -> _Planned:
+        metadata, attributes = build_array_metadata(
+            path=path, shape=values.shape, dtype=values.dtype, chunks=values.shape or None,
+            compressor=None, fill_value=fill, zarr_format=spec.zarr_format,
+            dimension_names=dims, attributes=attrs)
+        return _Planned(path, metadata, attributes, values)
+
+    leading = (1,) if spec.count > 1 else ()
+    metadata, attributes = build_array_metadata(
+        path=spec.name, shape=spec.shape, dtype=spec.dtype, chunks=leading + spec.chunks,
+        shards=None if spec.shards is None else leading + spec.shards,
+        compressor=spec.compressor, fill_value=spec.nodata, zarr_format=spec.zarr_format,
+        dimension_names=spec.dims, attributes=_data_attributes(spec))
+    data = _Planned(spec.name, metadata, attributes, None)
+    coordinates = []
+    integer_fill = None if v2 else 0  # xarray masks a v2 fill value: keep integers unmasked
+    if spec.transform is not None and encode.is_axis_aligned(spec.transform):
+        x, y = encode.coordinate_values(spec.transform, (spec.height, spec.width))
+        x_attrs, y_attrs = encode.coordinate_attributes(spec.crs)
+        coordinates.append(planned(encode.X_DIM, x, [encode.X_DIM], x_attrs, float("nan")))
+        coordinates.append(planned(encode.Y_DIM, y, [encode.Y_DIM], y_attrs, float("nan")))
+    if spec.count > 1:
+        coordinates.append(planned(encode.BAND_DIM, encode.band_values(spec.count),
+                                   [encode.BAND_DIM], {"long_name": "band number"},
+                                   integer_fill))
+    if spec.crs is not None:
+        coordinates.append(planned(encode.GRID_MAPPING, np.zeros((), dtype=np.int64), [],
+                                   encode.grid_mapping_attributes(spec.crs, spec.transform),
+                                   integer_fill))
+    return data, coordinates
+
+
+# -- where it goes --------------------------------------------------------------------------------
+def holds_zarr(path: str) -> bool:
+    """Whether the folder ``path`` holds a Zarr node's metadata at its top."""
+    return any(os.path.isfile(os.path.join(path, doc)) for doc in _ZARR_DOCUMENTS)
+
+
+def _discard_tree(path: str, error: BaseException | None = None) -> None:
+    """Remove the folder ``path``; a failure is noted on ``error`` rather than hiding it."""
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as cleanup:
+        if error is None:
+            raise StoreError(f"cannot remove the unfinished output {path}: {cleanup}") \
+                from cleanup
+        error.add_note(f"geozarr could not remove the unfinished output {path}: {cleanup}")
+
+
+def _temporary_sibling(target: str) -> str:
+    return f"{target}{PARTIAL_MARK}{secrets.token_hex(4)}"
+
+
+class _DirectoryStage:
+    """A local directory output: written in a temporary sibling, renamed into place."""
+
+    def __init__(self, target: str, *, overwrite: bool):
+        self.target = target
+        self._replace = False
+        if os.path.isdir(target) and not os.listdir(target):
+            self._replace = True  # an empty folder is no output to keep
+        elif os.path.lexists(target):
+            if not overwrite:
+                raise NodeExistsError(f"{target} already exists; pass overwrite=True to "
+                                      f"replace it")
+            if not (os.path.isdir(target) and holds_zarr(target)):
+                raise StoreError(f"{target} exists and is not a Zarr store; geozarr does not "
+                                 f"replace it (remove it yourself)")
+            self._replace = True
+        self.temp = _temporary_sibling(target)
+        self.store: Store = DirectoryStore(self.temp, create=True)
+
+    def commit(self) -> None:
+        old = None
+        if self._replace and os.path.isdir(self.target):
+            if os.listdir(self.target):
+                old = f"{self.target}{_OLD_MARK}{secrets.token_hex(4)}"
+                os.rename(self.target, old)
+            else:
+                os.rmdir(self.target)
+        try:
+            os.rename(self.temp, self.target)
+        except OSError as error:
+            if old is not None:
+                os.rename(old, self.target)
+            raise StoreError(f"cannot move the finished output {self.temp} to {self.target}: "
+                             f"{error}") from error
+        if old is not None:
+            try:
+                _discard_tree(old)
+            except StoreError as error:  # the new output is in place: say so, do not fail
+                warnings.warn(f"{self.target} was replaced, but the old content moved to "
+                              f"{old} could not be removed: {error}", GeoZarrWarning,
+                              stacklevel=4)
+
+    def abort(self, error: BaseException) -> None:
+        _discard_tree(self.temp, error)
+
+
+class _ZipStage:
+    """A zip archive output: written in a temporary folder, then packed into the archive,
+    which :class:`~geozarr.storage.ZipStore` itself renames into place when closed."""
+
+    def __init__(self, target: str | ZipStore, *, overwrite: bool):
+        self._archive = target if isinstance(target, ZipStore) else None
+        path = str(target.path) if isinstance(target, ZipStore) else target
+        if self._archive is None and os.path.lexists(path):
+            if not overwrite:
+                raise NodeExistsError(f"{path} already exists; pass overwrite=True to replace it")
+            if not os.path.isfile(path):
+                raise StoreError(f"{path} exists and is not a file; geozarr does not replace it")
+        self.target = path
+        self.temp = _temporary_sibling(path)
+        self.store: Store = DirectoryStore(self.temp, create=True)
+
+    def commit(self) -> None:
+        archive = self._archive or ZipStore(self.target, mode="w")
+        keys = sorted(self.store.list_prefix(""), key=_metadata_last)
+        try:
+            for key in keys:
+                value = self.store.get(key)
+                if value is not None:
+                    archive.set(key, value)
+        except BaseException:
+            if self._archive is None:
+                archive.discard()
+            raise
+        if self._archive is None:
+            archive.close()
+        _discard_tree(self.temp)
+
+    def abort(self, error: BaseException) -> None:
+        _discard_tree(self.temp, error)
+
+
+def _metadata_last(key: str) -> tuple[int, int, str]:
+    """Sort key: chunks first, then array/group documents, the root's documents last."""
+    name = key.rsplit("/", 1)[-1]
+    if name not in _ZARR_DOCUMENTS:
+        return (0, 0, key)
+    return (1, 1 if "/" not in key else 0, key)
+
+
+class _InPlaceStage:
+    """A store that cannot rename: written where it is, metadata last (by the writer)."""
+
+    def __init__(self, store: Store, *, overwrite: bool):
+        if next(iter(store.list_prefix("")), None) is not None:
+            if not overwrite:
+                raise NodeExistsError(f"{store!r} is not empty; pass overwrite=True to replace "
+                                      f"its content")
+            store.delete_prefix("")
+        self.store = store
+        self.target = repr(store)
+
+    def commit(self) -> None:
+        """Nothing to move: the metadata written last made the output visible."""
+
+    def abort(self, error: BaseException) -> None:
+        try:
+            self.store.delete_prefix("")
+        except (GeoZarrError, OSError) as cleanup:
+            error.add_note(f"geozarr could not remove the unfinished output from "
+                           f"{self.store!r}: {cleanup}")
+
+
+_Stage = _DirectoryStage | _ZipStage | _InPlaceStage
+
+
+def _open_stage(destination: Any, *, overwrite: bool) -> _Stage:
+    if isinstance(destination, ZipStore):
+        return _ZipStage(destination, overwrite=overwrite)
+    if isinstance(destination, Store):
+        return _InPlaceStage(destination, overwrite=overwrite)
+    if not isinstance(destination, (str, os.PathLike)):
+        raise StoreError(f"cannot write a raster to {destination!r}: give a path, a URL or a "
+                         f"geozarr Store")
+    text = os.fsdecode(destination)
+    if "://" in text:
+        return _InPlaceStage(open_store(text, mode="w"), overwrite=overwrite)
+    target = os.path.abspath(text)
+    if target.lower().endswith(".zip") and not os.path.isdir(target):
+        return _ZipStage(target, overwrite=overwrite)
+    return _DirectoryStage(target, overwrite=overwrite)
+
+
+# -- the writer ---------------------------------------------------------------------------------
+class ZarrRasterWriter:
+    """Writes one raster as a GeoZarr hierarchy, block by block, and commits it whole.
+
+    ``with ZarrRasterWriter(destination, spec) as writer: writer.write(window, block)``:
+    leaving the block normally finishes the metadata and moves the output into place; an
+    exception (or :meth:`abort`) removes the unfinished output instead.
+
+    Raises
+    ------
+    NodeExistsError
+        Something is at ``destination`` and ``overwrite`` is false.
+    MetadataError
+        From checking the arrays' metadata (bad chunks, shards, compressor) -- before anything
+        is created.
+    StoreError
+        ``destination`` exists but is not a Zarr store (it is never replaced), or cannot be
+        written.
+    """
+
+    def __init__(self, destination: Any, spec: RasterSpec, *, overwrite: bool = False):
+        self._spec = spec
+        self._data_plan, self._coordinates = _plan(spec)
+        self._group_attributes = group_attributes(spec)
+        plan = self._data_plan
+        # Building an array builds its codec pipeline: an unusable or unsafe codec fails
+        # here, on a scratch store, before the destination is touched.
+        Array(MemoryStore(), plan.path, plan.metadata, plan.attributes, read_only=False)
+        self._stage = _open_stage(destination, overwrite=overwrite)
+        self._data = Array(self._stage.store, plan.path, plan.metadata, plan.attributes,
+                           read_only=False)
+        self._done = False
+
+    @property
+    def spec(self) -> RasterSpec:
+        return self._spec
+
+    @property
+    def location(self) -> str:
+        """Where the output will be once committed."""
+        return self._stage.target
+
+    def write(self, window: Window, block: np.ndarray) -> None:
+        """Write ``block`` (``(count, rows, cols)``, or ``(rows, cols)`` for one band) at the
+        integer ``window`` of the raster."""
+        spec = self._spec
+        row, col = int(window.row_off), int(window.col_off)
+        rows, cols = int(window.height), int(window.width)
+        values = np.asarray(block)
+        if values.ndim == 2:
+            values = values[np.newaxis]
+        if values.shape != (spec.count, rows, cols):
+            raise ValueShapeError(f"{spec.name}: a block of shape {np.shape(block)} does not "
+                                  f"fill window {window} of {spec.count} band(s)")
+        if row < 0 or col < 0 or row + rows > spec.height or col + cols > spec.width:
+            raise ValueShapeError(f"{spec.name}: window {window} is outside the raster "
+                                  f"({spec.height} x {spec.width})")
+        if spec.count > 1:
+            self._data.write((slice(None), slice(row, row + rows), slice(col, col + cols)),
+                             values)
+        else:
+            self._data.write((slice(row, row + rows), slice(col, col + cols)), values[0])
+
+    def commit(self) -> None:
+        """Write the coordinates and the metadata (the data array's, then the root group's
+        and the consolidated metadata), and move the output into place."""
+        if self._done:
+            return
+        store = self._stage.store
+        for plan in self._coordinates:
+            array = Array(store, plan.path, plan.metadata, plan.attributes, read_only=False)
+            array.write(..., plan.values)
+        for plan in (*self._coordinates, self._data_plan):
+            write_array_metadata(store, plan.path, plan.metadata, plan.attributes)
+        create_group_node(store, "", zarr_format=self._spec.zarr_format,
+                          attributes=self._group_attributes)
+        consolidate_metadata(store)
+        self._stage.commit()
+        self._done = True
+
+    def abort(self, error: BaseException) -> None:
+        """Remove the unfinished output (a failure to do so is added as a note to ``error``)."""
+        if not self._done:
+            self._done = True
+            self._stage.abort(error)
+
+    def __enter__(self) -> ZarrRasterWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: object) -> None:
+        if error is not None:
+            self.abort(error)
+            return
+        try:
+            self.commit()
+        except BaseException as failure:
+            self.abort(failure)
+            raise
+
+
+def write_raster(destination: Any, data: np.ndarray, *, crs: Any = None, transform: Any = None,
+                 nodata: float | int | None = None, name: str = "data",
+                 band_names: Sequence[str] | None = None, units: str | None = None,
+                 scale: float | None = None, offset: float | None = None,
+                 chunks: Sequence[int] = DEFAULT_CHUNKS, shards: Sequence[int] | None = None,
+                 compressor: Any = DEFAULT, zarr_format: int = 3, overwrite: bool = False,
+                 progress: Progress | None = None) -> None:
+    """Write a georeferenced numpy array as GeoZarr (see the module documentation for what
+    is written).
+
+    Parameters
+    ----------
+    destination
+        A directory path (``"out.zarr"``), a ``.zip`` path, a store URL or a
+        :class:`geozarr.storage.Store`.
+    data
+        ``(height, width)`` or ``(count, height, width)``, any integer or float type.
+    crs
+        Anything PROJ reads (``"EPSG:32611"``, WKT, a rasterio or pyproj CRS); None for none.
+    transform
+        An :class:`affine.Affine` (or its six numbers, rasterio's order) mapping pixel corners
+        to CRS coordinates; None leaves the raster without georeferencing.
+    nodata
+        The missing-data value, which is also the Zarr ``fill_value``: chunks holding only it
+        are not stored. Must be a value of the data type.
+    name
+        The data array's name in the hierarchy.
+    band_names
+        One name per band (CF ``long_name``; GeoTIFF band descriptions).
+    units, scale, offset
+        CF ``units``, ``scale_factor`` and ``add_offset`` (physical = stored * scale + offset).
+    chunks, shards
+        Chunk (and Zarr v3 shard) shape over (rows, columns); bands are chunked one by one.
+    compressor
+        A numcodecs codec; ``"default"`` is Zstd level 3, None stores raw bytes.
+    zarr_format
+        3 (default) or 2.
+    overwrite
+        Replace an existing Zarr at ``destination`` (only once the new one is complete, for
+        local paths); otherwise an existing destination is an error.
+    progress
+        Called with the fraction done (0..1) after each block; raise from it to cancel.
+
+    Raises
+    ------
+    GeoZarrError
+        For bad input (see :func:`raster_spec`), an existing destination, or a failed write;
+        nothing is left at ``destination`` but what was there before.
+    """
+    values = np.asarray(data)
+    if values.ndim not in (2, 3):
+        raise ValueShapeError(f"data must be (height, width) or (count, height, width); got "
+                              f"shape {values.shape}")
+    bands = values if values.ndim == 3 else values[np.newaxis]
+    spec = raster_spec(height=bands.shape[1], width=bands.shape[2], count=bands.shape[0],
+                       dtype=values.dtype, crs=crs, transform=transform, nodata=nodata,
+                       name=name, band_names=band_names, units=units, scale=scale,
+                       offset=offset, chunks=chunks, shards=shards, compressor=compressor,
+                       zarr_format=zarr_format)
+    with ZarrRasterWriter(destination, spec, overwrite=overwrite) as writer:
+        rows = spec.write_unit[0]
+        for row in range(0, spec.height, rows):
+            height = min(rows, spec.height - row)
+            writer.write(Window(0, row, spec.width, height), bands[:, row:row + height])
+            if progress is not None:
+                progress(min(1.0, (row + height) / spec.height))
