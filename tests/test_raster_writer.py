@@ -23,7 +23,8 @@ from geozarr.errors import DimensionError, GeoreferencingError, \
     MetadataError, NodeExistsError, NodeNotFoundError, StoreError, UnsafeCodecError, \
     UnsupportedDataTypeError, ValueShapeError
 from geozarr.geo.conventions import PROJ_UUID, SPATIAL_UUID, declared_conventions
-from geozarr.raster.writer import PARTIAL_MARK, ZarrRasterWriter, raster_spec, write_raster
+from geozarr.raster.staging import PARTIAL_MARK
+from geozarr.raster.writer import ZarrRasterWriter, raster_spec, write_raster
 from geozarr.storage import MemoryStore
 
 UTM = Affine(30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)

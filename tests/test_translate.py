@@ -27,7 +27,8 @@ import geozarr
 from geozarr.errors import MetadataError, NodeExistsError, NodeNotFoundError, StoreError
 from geozarr.raster.progress import block_budget, plan_blocks, pump
 from geozarr.raster.translate import translate
-from geozarr.raster.writer import PARTIAL_MARK, write_raster
+from geozarr.raster.staging import PARTIAL_MARK
+from geozarr.raster.writer import write_raster
 from geozarr.storage import MemoryStore
 
 UTM = Affine(30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0)

@@ -36,8 +36,8 @@ from geozarr.raster.dataset import open_raster
 from geozarr.raster.connection import is_connection_string
 from geozarr.raster.progress import BlockReader, Progress, block_budget, plan_blocks, pump
 from geozarr.raster.reader import RasterReader
-from geozarr.raster.writer import DEFAULT_CHUNKS, PARTIAL_MARK, RESERVED_NAMES, \
-    ZarrRasterWriter, holds_zarr, raster_spec
+from geozarr.raster.staging import PARTIAL_MARK, holds_zarr
+from geozarr.raster.writer import DEFAULT_CHUNKS, RESERVED_NAMES, ZarrRasterWriter, raster_spec
 from geozarr.storage import Store, validate_node_name
 
 #: The memory a translate may use when no ``memory_limit`` is given: 512 MiB.
