@@ -10,6 +10,7 @@ stored with one atomic ``set``, so a failed write leaves each chunk old or new, 
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -182,6 +183,18 @@ class Array:
     def __repr__(self) -> str:
         return (f"<geozarr.Array {self._path or '/'} shape={self.shape} dtype={self.dtype} "
                 f"chunks={self.chunks} v{self.zarr_format}>")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as (store, path, parsed metadata, attributes): no chunk data, no codec
+        state; the store pickles as how to reopen it."""
+        return (partial(Array, read_only=self._read_only),
+                (self._store, self._path, self._metadata, self._attrs.asdict()))
+
+    def to_dask(self, chunks: tuple[int, ...] | None = None) -> Any:
+        """A dask array over this array, one task per stored object (shard or chunk);
+        ``chunks``, multiples of those objects, makes bigger tasks. Needs ``geozarr[dask]``."""
+        from geozarr.dask_support import array_to_dask
+        return array_to_dask(self, chunks=chunks)
 
     # -- reading --------------------------------------------------------------------------
     def __getitem__(self, selection: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from geozarr.core.array import Array
@@ -73,6 +74,12 @@ class Group:
 
     def __repr__(self) -> str:
         return f"<geozarr.Group {self._path or '/'} v{self.zarr_format}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its metadata source (the store, and any consolidated documents), path,
+        metadata and attributes."""
+        return (partial(Group, read_only=self._read_only),
+                (self._source, NodeInfo(self._path, self._metadata, self._attrs.asdict())))
 
     # -- members --------------------------------------------------------------------------
     def _child_path(self, name: str, *, new: bool = False) -> str:

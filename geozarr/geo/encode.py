@@ -192,15 +192,16 @@ def geotransform_text(transform: Affine) -> str:
 def grid_mapping_attributes(crs: pyproj.CRS, transform: Affine | None) -> dict[str, Any]:
     """Attributes of the CF grid-mapping variable ``spatial_ref``, as rioxarray writes them.
 
-    ``crs_wkt`` (WKT2:2019), ``spatial_ref`` (WKT1 as GDAL writes it, for GDAL before 3 and the
-    tools built on it; WKT2 when WKT1 cannot express the CRS), the CF grid-mapping parameters
+    ``crs_wkt`` and ``spatial_ref`` (both WKT2:2019, as rioxarray writes them: WKT1 loses the
+    axis order of CRSs such as EPSG:3035, and readers then disagree), the CF grid-mapping
+    parameters
     PROJ derives (``grid_mapping_name``, ``semi_major_axis``...), and the ``GeoTransform`` in
     GDAL's order.
     """
     attributes: dict[str, Any] = {key: _plain(value) for key, value in crs.to_cf().items()}
     wkt2 = crs.to_wkt("WKT2_2019")
     attributes["crs_wkt"] = wkt2
-    attributes["spatial_ref"] = crs.to_wkt("WKT1_GDAL") or wkt2
+    attributes["spatial_ref"] = wkt2
     if transform is not None:
         attributes["GeoTransform"] = geotransform_text(transform)
     return attributes

@@ -23,10 +23,12 @@ from rasterio.enums import Resampling
 from rasterio.windows import Window
 
 from geozarr.core.array import Array
+from geozarr.core.hierarchy import open_node
 from geozarr.errors import DimensionError, UsageError, ValueShapeError
 from geozarr.geo.cf import dimension_values
 from geozarr.geo.context import ArrayContext
 from geozarr.geo.georeference import Georeference
+from geozarr.geo.hierarchy import ContextBuilder
 from geozarr.raster.bands import BandLayout
 from geozarr.raster.resampling import SourceWindow, resample
 
@@ -148,6 +150,11 @@ class RasterReader:
 
     @property
     def descriptions(self) -> tuple[str | None, ...]:
+        """Per-band names: a list-valued ``long_name`` with one entry per band (rioxarray's
+        spelling, and what geozarr writes), else the array's description for every band."""
+        names = self._context.attrs.get("long_name")
+        if isinstance(names, list) and len(names) == self.count:
+            return tuple(str(name) if name is not None else None for name in names)
         return (self._geo.values.description or None,) * self.count
 
     @property
@@ -294,6 +301,33 @@ class RasterReader:
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<{state} RasterReader name='{self.name}' mode='r'>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the array (store, path, metadata), its path in the hierarchy and the
+        georeferencing and band layout already resolved: unpickling reads the surrounding
+        metadata again but resolves (and warns) nothing again."""
+        return (_reopen_raster, (self._array, self._context.path, self._geo, self._layout,
+                                 self.name, self._closed))
+
+    def to_dask(self) -> Any:
+        """The raster as a dask array ``(bands, rows, cols)``, the values :meth:`read` gives,
+        one task per stored object (shard or chunk). Needs ``geozarr[dask]``."""
+        self._check_open()
+        from geozarr.dask_support import raster_to_dask
+        return raster_to_dask(self._array, self._layout)
+
+
+def _reopen_raster(array: Array, path: str, georeference: Georeference, layout: BandLayout,
+                   name: str, closed: bool) -> RasterReader:
+    """A pickled :class:`RasterReader` again: its context rebuilt from the hierarchy whose
+    root holds ``array`` at ``path`` ("/group/name", or "/" for a root array)."""
+    inside = path.strip("/")
+    root = array.path[:len(array.path) - len(inside)].rstrip("/") if inside else array.path
+    context = ContextBuilder(open_node(array.store, "r", path=root)).context(path)
+    reader = RasterReader(array, context, georeference, layout, name=name)
+    if closed:
+        reader.close()
+    return reader
 
 
 def _as_window(window: Window | tuple) -> Window:

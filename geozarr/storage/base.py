@@ -10,8 +10,10 @@ storage) implement the same few methods and plug in without touching the rest.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from geozarr.errors import ReadOnlyError
 
@@ -39,6 +41,19 @@ class ByteRange:
             return slice(max(size + self.start, 0), size)
         end = size if self.length is None else self.start + self.length
         return slice(self.start, min(end, size))
+
+
+@dataclass(frozen=True)
+class ReopenSpec:
+    """How to open a store again in another process: ``factory(*args, **kwargs)``.
+
+    A store pickles as this description rather than as its state, so that no open file,
+    socket or lock crosses a pickle (dask ships arrays to its workers this way).
+    """
+
+    factory: Callable[..., Store]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Store(ABC):
@@ -118,6 +133,19 @@ class Store(ABC):
     def _check_writable(self, key: str) -> None:
         if self.read_only:
             raise ReadOnlyError(f"{self!r} is open read-only: cannot write {key!r}")
+
+    # -- pickling -----------------------------------------------------------------------
+    def reopen_spec(self) -> ReopenSpec | None:
+        """How to open this store again elsewhere; None (the default) pickles the store's
+        state as Python does. Stores holding files, connections or locks override this, or
+        raise ``StoreError`` when they cannot be reopened (a zip archive being written)."""
+        return None
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        spec = self.reopen_spec()
+        if spec is None:
+            return super().__reduce_ex__(protocol)
+        return partial(spec.factory, **spec.kwargs), spec.args
 
     # -- life cycle ---------------------------------------------------------------------
     def close(self) -> None:

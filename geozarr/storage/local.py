@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from geozarr.errors import InvalidKeyError, NodeNotFoundError, StoreError
-from geozarr.storage.base import ByteRange, Store
+from geozarr.storage.base import ByteRange, ReopenSpec, Store
 from geozarr.storage.keys import validate_key, validate_prefix
 
 #: Marks the temporary files of unfinished writes: ``.<name>.geozarr-tmp-<random hex>``.
@@ -123,6 +123,10 @@ class DirectoryStore(Store):
 
     def __hash__(self) -> int:
         return hash((type(self), self._root))
+
+    def reopen_spec(self) -> ReopenSpec:
+        """Pickled as its root (and read-only flag): the same folder, opened again."""
+        return ReopenSpec(DirectoryStore, (self._root,), {"read_only": self.read_only})
 
     def _path(self, key: str) -> str:
         validate_key(key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 
-from geozarr.storage.base import Store
+from geozarr.storage.base import ReopenSpec, Store
 from geozarr.storage.keys import validate_key, validate_prefix
 
 
@@ -42,6 +42,13 @@ class MemoryStore(Store):
     def __repr__(self) -> str:
         state = ", read_only=True" if self.read_only else ""
         return f"<MemoryStore with {len(self._data)} keys{state} at {id(self):#x}>"
+
+    def reopen_spec(self) -> ReopenSpec:
+        """Pickled with a snapshot of its data: the copy a worker gets is independent, and
+        writes to it are not seen here."""
+        with self._lock:
+            data = dict(self._data)
+        return ReopenSpec(MemoryStore, (data,), {"read_only": self.read_only})
 
     def get(self, key: str) -> bytes | None:
         """The value at ``key``, or None."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from geozarr.errors import InvalidKeyError, NodeNotFoundError, StoreError
-from geozarr.storage.base import ByteRange, Store
+from geozarr.storage.base import ByteRange, ReopenSpec, Store
 from geozarr.storage.keys import validate_key, validate_prefix
 from geozarr.storage.local import TEMP_MARK
 
@@ -146,6 +146,15 @@ class ZipStore(Store):
 
     def __repr__(self) -> str:
         return f"ZipStore({self._path!r}, mode={self._mode!r})"
+
+    def reopen_spec(self) -> ReopenSpec:
+        """Pickled as its path: the archive opened again for reading. An archive being
+        written, or a closed store, cannot be pickled (``StoreError``)."""
+        if self._mode != "r" or self._closed:
+            state = "closed" if self._closed else "being written"
+            raise StoreError(f"{self!r} is {state}: only a zip store open for reading can be "
+                             "pickled (it is reopened from its path)")
+        return ReopenSpec(ZipStore, (self._path,), {"mode": "r"})
 
     def _check_open(self, key: str) -> None:
         if self._closed:
