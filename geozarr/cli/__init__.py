@@ -7,6 +7,7 @@ import sys
 import click
 
 from geozarr.cli.info import info
+from geozarr.cli.validate import validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +20,7 @@ def main(context: click.Context, verbose: bool) -> None:
 
 
 main.add_command(info)
+main.add_command(validate)
 
 
 def run() -> None:
