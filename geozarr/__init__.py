@@ -19,10 +19,6 @@ from geozarr.core.array import Array
 from geozarr.core.creation import create_array
 from geozarr.core.group import Group
 from geozarr.core.hierarchy import consolidate_metadata, open_array, open_group, open_node
-from geozarr.raster.dataset import GeoDataset, open, open_raster
-from geozarr.raster.reader import RasterReader
-from geozarr.raster.translate import translate
-from geozarr.raster.writer import write_raster
 from geozarr.errors import (
     ArrayIndexError,
     ChecksumError,
@@ -50,8 +46,37 @@ from geozarr.errors import (
 
 __version__ = "0.1.0"
 
+#: The geo, raster and pyramid layers pull in rasterio, pyproj and morecantile: they load on
+#: first use (PEP 562), so ``import geozarr`` and the command line start fast.
+_LAZY = {
+    "open": "geozarr.raster.dataset", "open_raster": "geozarr.raster.dataset",
+    "GeoDataset": "geozarr.raster.dataset", "RasterReader": "geozarr.raster.reader",
+    "translate": "geozarr.raster.translate", "write_raster": "geozarr.raster.writer",
+    "plan_pyramid": "geozarr.pyramid.plan", "PyramidPlan": "geozarr.pyramid.plan",
+    "LevelPlan": "geozarr.pyramid.plan", "TileLimits": "geozarr.pyramid.plan",
+    "build_pyramid": "geozarr.pyramid.build", "export_tiles": "geozarr.pyramid.export",
+    "open_pyramid": "geozarr.pyramid.reader", "Pyramid": "geozarr.pyramid.reader",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'geozarr' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 __all__ = [
     "open", "open_raster", "GeoDataset", "RasterReader", "write_raster", "translate",
+    "plan_pyramid", "build_pyramid", "open_pyramid", "export_tiles", "Pyramid", "PyramidPlan",
+    "LevelPlan", "TileLimits",
     "Array", "Group", "open_node", "open_array", "open_group", "create_array",
     "consolidate_metadata", "config", "get_config",
     "GeoZarrError", "GeoZarrWarning", "MetadataWarning", "StoreError", "ReadOnlyError",

@@ -7,6 +7,11 @@ import sys
 import click
 
 from geozarr.cli.info import info
+from geozarr.cli.preview import preview
+from geozarr.cli.pyramid import pyramid
+from geozarr.cli.serve import serve
+from geozarr.cli.tiles import tiles
+from geozarr.cli.translate import translate
 from geozarr.cli.validate import validate
 
 
@@ -21,6 +26,11 @@ def main(context: click.Context, verbose: bool) -> None:
 
 main.add_command(info)
 main.add_command(validate)
+main.add_command(translate)
+main.add_command(pyramid)
+main.add_command(tiles)
+main.add_command(serve)
+main.add_command(preview)
 
 
 def run() -> None:

@@ -42,7 +42,7 @@ from geozarr.errors import DimensionError, InvalidKeyError, MetadataError, \
     UnsupportedDataTypeError, ValueShapeError
 from geozarr.geo import encode
 from geozarr.raster.progress import Progress
-from geozarr.raster.staging import PARTIAL_MARK, holds_zarr, open_stage  # noqa: F401
+from geozarr.raster.staging import open_stage
 from geozarr.storage import MemoryStore, validate_node_name
 
 #: The chunk shape (rows, columns) used when none is given: GDAL's and most viewers' tile.

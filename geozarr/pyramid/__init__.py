@@ -1,0 +1,1 @@
+"""Web-map tile pyramids: OGC TileMatrixSet levels in GeoZarr, planned, built, read, exported."""
