@@ -49,3 +49,37 @@ def test_info_missing_store_is_one_clear_line(tmp_path) -> None:
     assert completed.returncode == 1
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error:") and "nothing.zarr" in lines[0]
+
+
+def test_info_reports_conventions(tmp_path) -> None:
+    import numpy as np
+    from affine import Affine
+
+    import geozarr
+
+    geozarr.write_raster(tmp_path / "w.zarr", np.ones((4, 6), "u1"), crs="EPSG:32611",
+                         transform=Affine(10, 0, 0, 0, -10, 40))
+    result = CliRunner().invoke(main, ["info", str(tmp_path / "w.zarr"), "--json"])
+    conventions = json.loads(result.output)["conventions"]
+    assert set(conventions["/data"]) >= {"proj", "spatial", "gdal:_CRS", "cf:grid_mapping"}
+    assert set(conventions["/"]) >= {"proj", "spatial"}
+
+
+def test_quick_start_runs_on_the_bundled_dem(tmp_path) -> None:
+    """The README's first command: a pyramid of the shipped DEM, then info on it."""
+    from geozarr.data import sample_path
+
+    runner = CliRunner()
+    located = runner.invoke(main, ["sample-data", "dem"])
+    assert located.exit_code == 0 and located.output.strip() == str(sample_path("dem"))
+    with rasterio.open(located.output.strip()) as dem:
+        assert dem.crs.to_epsg() == 32611 and dem.nodata == -32768
+    built = runner.invoke(main, ["pyramid", located.output.strip(),
+                                 str(tmp_path / "dem-pyramid.zarr")])
+    assert built.exit_code == 0, built.output
+    described = runner.invoke(main, ["info", str(tmp_path / "dem-pyramid.zarr"), "--json"])
+    assert described.exit_code == 0, described.output
+    levels = [a for a in json.loads(described.output)["arrays"] if a.get("raster")]
+    assert levels and all(a["raster"]["epsg"] == 3857 for a in levels)
+    assert "multiscales" in json.loads(described.output)["conventions"]["/"]
+    assert runner.invoke(main, ["sample-data", "nope"]).exit_code != 0

@@ -9,6 +9,7 @@ import click
 from geozarr.cli.info import info
 from geozarr.cli.preview import preview
 from geozarr.cli.pyramid import pyramid
+from geozarr.cli.sample import sample_data
 from geozarr.cli.serve import serve
 from geozarr.cli.tiles import tiles
 from geozarr.cli.translate import translate
@@ -31,6 +32,7 @@ main.add_command(pyramid)
 main.add_command(tiles)
 main.add_command(serve)
 main.add_command(preview)
+main.add_command(sample_data)
 
 
 def run() -> None:

@@ -43,7 +43,37 @@ def describe(target: str) -> dict[str, Any]:
                 "warnings": [str(w.message) for w in caught],
             }
         entries.append(entry)
-    return {"store": target, "arrays": entries, "subdatasets": dataset.subdatasets}
+    return {"store": target, "conventions": _conventions(node), "arrays": entries,
+            "subdatasets": dataset.subdatasets}
+
+
+def _conventions(node: Any) -> dict[str, list[str]]:
+    """Which conventions each node declares or uses: the GeoZarr ones by UUID (whatever name
+    or URL they are written with), GDAL's ``_CRS`` and CF's ``grid_mapping``."""
+    import geozarr
+    from geozarr.geo.conventions import MULTISCALES_UUID, PROJ_UUID, SPATIAL_UUID, \
+        declared_conventions
+
+    names = {PROJ_UUID: "proj", SPATIAL_UUID: "spatial", MULTISCALES_UUID: "multiscales"}
+    found: dict[str, list[str]] = {}
+
+    def visit(path: str, item: Any) -> None:
+        attrs = item.attrs
+        kinds = {names[uuid] for uuid in declared_conventions(attrs) if uuid in names}
+        if "_CRS" in attrs:
+            kinds.add("gdal:_CRS")
+        if "grid_mapping" in attrs:
+            kinds.add("cf:grid_mapping")
+        if isinstance(attrs.get("multiscales"), (dict, list)) and "multiscales" not in kinds:
+            kinds.add("multiscales (legacy form)")
+        if kinds:
+            found[path] = sorted(kinds)
+        if isinstance(item, geozarr.Group):
+            for name, child in item.members():
+                visit(f"{path.rstrip('/')}/{name}", child)
+
+    visit("/", node)
+    return found
 
 
 def _jsonable(value: Any) -> Any:
@@ -68,6 +98,8 @@ def info(target: str, as_json: bool) -> None:
         click.echo(json.dumps(description, indent=2))
         return
     click.echo(f"Store: {description['store']}")
+    for path, kinds in description["conventions"].items():
+        click.echo(f"Conventions at {path}: {', '.join(kinds)}")
     for entry in description["arrays"]:
         dims = ", ".join(entry["dimensions"] or []) or "-"
         shards = f" shards={tuple(entry['shards'])}" if entry["shards"] else ""
