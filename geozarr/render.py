@@ -1,23 +1,28 @@
 """Raster values as pictures: a percentile stretch, a colour map for one band, RGB for three,
 nodata transparent, encoded as PNG or WebP.
 
-Pure functions on numpy arrays, shared by ``geozarr preview`` and the tile server so that a
-quick look and a served map colour the same value alike. The image encoders are the
-pyramid's (:mod:`geozarr.pyramid.images`: PNG written with zlib, WebP through GDAL).
+Pure functions on numpy arrays, shared by ``geozarr preview``, the tile server and the static
+tile export, so that a quick look, a served map and exported tiles colour the same value
+alike. PNG is written here with zlib (the format is small); WebP through GDAL's driver
+(rasterio's wheels carry it), imported only when a WebP is asked for. This module depends on
+numpy alone and knows nothing of pyramids or rasters: callers read, it paints.
 """
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from geozarr.errors import MetadataError
-from geozarr.pyramid.images import FORMATS, encode
 
-__all__ = ["COLORMAPS", "FORMATS", "Stretch", "choose_bands", "colorize", "default_stretch",
-           "encode_image", "lookup_table", "percentile_stretch", "valid_mask"]
+__all__ = ["COLORMAPS", "FORMATS", "Stretch", "choose_bands", "colorize", "colorize_bands",
+           "default_stretch", "encode_image", "lookup_table", "percentile_stretch",
+           "valid_mask"]
 
 #: Colour maps by name: evenly spaced stops (sRGB hex) interpolated linearly to 256 colours.
 #: viridis and magma are the perceptually uniform maps of matplotlib (stops sampled from
@@ -33,14 +38,43 @@ COLORMAPS: dict[str, tuple[str, ...]] = {
 #: The default stretch: the 2nd to the 98th percentile of the valid values.
 DEFAULT_PERCENTILES = (2.0, 98.0)
 
+#: The image formats :func:`encode_image` writes (WebP lossless).
+FORMATS = ("png", "webp")
+
 
 @dataclass(frozen=True)
 class Stretch:
     """The value range ``low..high`` mapped linearly onto the 256 colours (values outside
-    it take the end colours)."""
+    it take the end colours).
+
+    Raises
+    ------
+    MetadataError
+        ``high`` is not above ``low`` (or either is NaN).
+    """
 
     low: float
     high: float
+
+    def __post_init__(self) -> None:
+        if not self.high > self.low:
+            raise MetadataError(f"a stretch needs high > low, got low={self.low!r}, "
+                                f"high={self.high!r}")
+
+    @classmethod
+    def from_pair(cls, pair: Sequence[float]) -> Stretch:
+        """The stretch of a user's ``(low, high)`` (a ``rescale`` option).
+
+        Raises
+        ------
+        MetadataError
+            ``pair`` is not two numbers with ``high > low``.
+        """
+        try:
+            low, high = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            raise MetadataError(f"rescale must be (low, high), got {pair!r}") from None
+        return cls(low, high)
 
     def to_bytes(self, values: np.ndarray) -> np.ndarray:
         """``values`` as uint8 0..255 (NaN becomes 0; mask it separately)."""
@@ -79,7 +113,9 @@ def percentile_stretch(data: np.ndarray,
     if values.size == 0:
         return Stretch(0.0, 1.0)
     low, high = (float(v) for v in np.percentile(values, [low_pct, high_pct]))
-    return Stretch(low, high if high > low else low + 1.0)
+    if not high > low:  # a constant: widen by 1 (by one step where 1 is lost in rounding)
+        high = max(low + 1.0, float(np.nextafter(low, np.inf)))
+    return Stretch(low, high)
 
 
 def default_stretch(data: np.ndarray, percentiles: Sequence[float] = DEFAULT_PERCENTILES
@@ -115,8 +151,9 @@ def choose_bands(bands: Sequence[int] | None, count: int, dtype: np.dtype | str
     return chosen
 
 
+@lru_cache(maxsize=len(COLORMAPS))
 def lookup_table(name: str) -> np.ndarray:
-    """The ``(256, 3)`` uint8 colours of colour map ``name``.
+    """The ``(256, 3)`` uint8 colours of colour map ``name`` (read-only: it is shared).
 
     Raises
     ------
@@ -132,7 +169,9 @@ def lookup_table(name: str) -> np.ndarray:
     where = np.linspace(0.0, 1.0, len(stops))
     at = np.linspace(0.0, 1.0, 256)
     table = np.stack([np.interp(at, where, rgb[:, channel]) for channel in range(3)], axis=1)
-    return np.round(table).astype(np.uint8)
+    table = np.round(table).astype(np.uint8)
+    table.flags.writeable = False
+    return table
 
 
 def colorize(data: np.ndarray, *, stretch: Stretch | None, colormap: str = "viridis"
@@ -177,6 +216,17 @@ def colorize(data: np.ndarray, *, stretch: Stretch | None, colormap: str = "viri
     return rgba
 
 
+def colorize_bands(data: np.ndarray, bands: Sequence[int], *, stretch: Stretch | None,
+                   colormap: str = "viridis") -> np.ndarray | None:
+    """:func:`colorize` of the 1-based ``bands`` of ``data`` ``(count, rows, cols)`` (a
+    tile as read), or None when no pixel is valid in every band chosen: a tile with nothing
+    to show, which an export skips and a server answers with a transparent tile."""
+    chosen = data[[b - 1 for b in bands]]
+    if not valid_mask(chosen).all(axis=0).any():
+        return None
+    return colorize(chosen, stretch=stretch, colormap=colormap)
+
+
 def encode_image(rgba: np.ndarray, format: str = "png") -> bytes:
     """``rgba`` ``(rows, cols, 4)`` uint8 as a PNG or lossless WebP file's bytes.
 
@@ -192,4 +242,45 @@ def encode_image(rgba: np.ndarray, format: str = "png") -> bytes:
     if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
         raise MetadataError(f"expected (rows, cols, 4) uint8 RGBA pixels, got "
                             f"{rgba.dtype} of shape {rgba.shape}")
-    return encode(np.ascontiguousarray(rgba), fmt)
+    pixels = np.ascontiguousarray(rgba)
+    return _encode_png(pixels) if fmt == "png" else _encode_webp(pixels)
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_RGBA = 6  # colour type: red, green, blue, alpha
+_PNG_UP_FILTER = 2
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return (struct.pack(">I", len(body)) + kind + body
+            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+
+
+def _encode_png(rgba: np.ndarray, level: int = 6) -> bytes:
+    """A PNG of contiguous ``(rows, cols, 4)`` uint8. Rows use PNG's "up" filter, which
+    suits map tiles (smooth from one row to the next)."""
+    height, width, _ = rgba.shape
+    rows = rgba.reshape(height, width * 4)
+    raw = np.empty((height, width * 4 + 1), dtype=np.uint8)
+    raw[:, 0] = _PNG_UP_FILTER
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])  # uint8 arithmetic wraps, as PNG's
+    header = struct.pack(">IIBBBBB", width, height, 8, _PNG_RGBA, 0, 0, 0)
+    return (_PNG_SIGNATURE + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), level))
+            + _png_chunk(b"IEND", b""))
+
+
+def _encode_webp(rgba: np.ndarray) -> bytes:
+    """A lossless WebP of ``(rows, cols, 4)`` uint8, written by GDAL's WEBP driver."""
+    from affine import Affine
+    from rasterio.io import MemoryFile
+
+    height, width, _ = rgba.shape
+    bands = np.ascontiguousarray(np.moveaxis(rgba, -1, 0))
+    with MemoryFile() as memory:
+        with memory.open(driver="WEBP", width=width, height=height, count=4, dtype="uint8",
+                         transform=Affine(1.0, 0.0, 0.0, 0.0, -1.0, float(height)),
+                         LOSSLESS=True) as dataset:
+            dataset.write(bands)
+        return bytes(memory.read())

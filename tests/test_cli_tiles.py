@@ -17,6 +17,8 @@ from geozarr.cli import main
 from geozarr.errors import DimensionError, NodeExistsError
 from geozarr.pyramid.build import build_pyramid
 from geozarr.pyramid.reader import open_pyramid
+from geozarr.render import Stretch, colorize
+from geozarr.server import TileService
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,12 @@ def test_png_folder_holds_every_stored_tile(pyramid: Path, tmp_path: Path) -> No
     assert result.output == f"Wrote {len(written)} tiles to {out} (zoom 9-11, png, xyz)\n"
     z, x, y = written[-1].removesuffix(".png").split("/")
     pixels = decode(out / written[-1])
-    assert pixels.shape == (2, 256, 256)                  # grey + alpha
+    assert pixels.shape == (4, 256, 256)                  # colour-mapped RGBA
     with open_pyramid(pyramid) as source:
         tile = source.tile(z, int(x), int(y))
-    assert np.array_equal(pixels[1] == 0, np.ma.getmaskarray(tile)[0])   # nodata transparent
+        served = TileService(source).tile(int(z), int(x), int(y))
+    assert np.array_equal(pixels[3] == 0, np.ma.getmaskarray(tile)[0])   # nodata transparent
+    assert (out / written[-1]).read_bytes() == served     # what `geozarr serve` shows
 
 
 def test_zoom_format_scheme_and_bands(pyramid: Path, tmp_path: Path) -> None:
@@ -76,7 +80,22 @@ def test_zoom_format_scheme_and_bands(pyramid: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "(zoom 10-11, webp, tms)" in result.output
     assert files(out) == expected_files(pyramid, ["10", "11"], "webp", flip=True)
-    assert decode(out / files(out)[0]).shape[0] == 4      # WebP has no grey: RGBA
+    assert decode(out / files(out)[0]).shape[0] == 4      # RGBA
+
+
+def test_colormap_and_rescale(pyramid: Path, tmp_path: Path) -> None:
+    out = tmp_path / "magma"
+    result = invoke("tiles", str(pyramid), str(out), "--zoom", "11", "--colormap", "magma",
+                    "--rescale", "-100,200")
+    assert result.exit_code == 0, result.output
+    name = files(out)[0]
+    z, x, y = name.removesuffix(".png").split("/")
+    with open_pyramid(pyramid) as source:
+        tile = source.tile(z, int(x), int(y))
+    expected = colorize(tile[0], stretch=Stretch(-100.0, 200.0), colormap="magma")
+    assert np.array_equal(decode(out / name).transpose(1, 2, 0), expected)
+    bad = invoke("tiles", str(pyramid), str(tmp_path / "bad"), "--colormap", "jet")
+    assert bad.exit_code == 2 and "'jet' is not one of" in bad.output
 
 
 def test_existing_folder_needs_overwrite(pyramid: Path, tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from geozarr.errors import MetadataError
-from geozarr.render import COLORMAPS, Stretch, choose_bands, colorize, default_stretch, \
-    encode_image, lookup_table, percentile_stretch
+from geozarr.render import COLORMAPS, Stretch, choose_bands, colorize, colorize_bands, \
+    default_stretch, encode_image, lookup_table, percentile_stretch
 
 
 def decode(data: bytes) -> np.ndarray:
@@ -45,6 +45,13 @@ def test_unknown_colormap_names_the_known_ones() -> None:
         lookup_table("jet")
 
 
+def test_lookup_table_is_shared_and_read_only() -> None:
+    table = lookup_table("magma")
+    assert lookup_table("magma") is table
+    with pytest.raises(ValueError, match="read-only"):
+        table[0, 0] = 1
+
+
 def test_percentile_stretch_of_known_values() -> None:
     values = np.arange(101, dtype="float32")
     stretch = percentile_stretch(values, (2, 98))
@@ -61,6 +68,24 @@ def test_percentile_stretch_ignores_masked_and_nan() -> None:
 def test_percentile_stretch_of_nothing_or_a_constant() -> None:
     assert percentile_stretch(np.ma.masked_all((3, 3))) == Stretch(0.0, 1.0)
     assert percentile_stretch(np.full(5, 7.0)) == Stretch(7.0, 8.0)
+    huge = percentile_stretch(np.full(5, 1e20))        # 1e20 + 1 rounds back to 1e20
+    assert huge.low == 1e20 and huge.high > huge.low
+    assert huge.to_bytes(np.array([1e20])).tolist() == [0]
+
+
+@pytest.mark.parametrize("pair", [(5, 5), (6, 5), (float("nan"), 1)])
+def test_a_stretch_needs_high_above_low(pair: tuple[float, float]) -> None:
+    with pytest.raises(MetadataError, match="high > low"):
+        Stretch(*pair)
+    with pytest.raises(MetadataError, match="high > low"):
+        Stretch.from_pair(pair)
+
+
+@pytest.mark.parametrize("pair", [(1,), (1, 2, 3), ("a", "b"), None])
+def test_stretch_from_a_bad_pair(pair: object) -> None:
+    with pytest.raises(MetadataError, match="rescale must be"):
+        Stretch.from_pair(pair)  # type: ignore[arg-type]
+    assert Stretch.from_pair(("1", 2)) == Stretch(1.0, 2.0)
 
 
 @pytest.mark.parametrize("percentiles", [(98, 2), (-1, 50), (2,), ("a", "b")])
@@ -114,6 +139,21 @@ def test_colorize_three_bands_as_rgb() -> None:
     assert rgba[0, 1].tolist() == [0, 0, 0, 0]      # one band masked: the pixel is missing
     stretched = colorize(data, stretch=Stretch(0.0, 20.0))
     assert stretched[0, 0].tolist() == [128, 255, 255, 255]
+
+
+def test_colorize_bands_picks_bands_and_skips_empty_tiles() -> None:
+    data = np.ma.MaskedArray(np.arange(24, dtype=np.float64).reshape(4, 2, 3),
+                             mask=np.zeros((4, 2, 3), dtype=bool))
+    data[0] = np.ma.masked
+    stretch = Stretch(0.0, 24.0)
+    assert np.array_equal(colorize_bands(data, (3,), stretch=stretch, colormap="magma"),
+                          colorize(data[2], stretch=stretch, colormap="magma"))
+    assert np.array_equal(colorize_bands(data, (4, 2, 3), stretch=stretch),
+                          colorize(data[[3, 1, 2]], stretch=stretch))
+    assert colorize_bands(data, (1,), stretch=stretch) is None
+    assert colorize_bands(data, (2, 1, 3), stretch=stretch) is None   # band 1 missing
+    nan = np.full((1, 2, 2), np.nan)
+    assert colorize_bands(nan, (1,), stretch=stretch) is None
 
 
 def test_colorize_refuses_two_bands() -> None:

@@ -15,11 +15,14 @@ from geozarr.cli.options import FloatPair, IntList, ZoomRange
 @click.option("--zoom", type=ZoomRange(),
               help="Only these zoom levels, MIN-MAX or one zoom [default: every level].")
 @click.option("-b", "--bands", type=IntList(),
-              help="One band (grey) or three (RGB), 1-based [default: 1,2,3 when there are "
-                   "three bands or more, else 1].")
+              help="One band (colour-mapped) or three (red, green, blue), 1-based "
+                   "[default: 1,2,3 for uint8 with three bands or more, else 1].")
+@click.option("--colormap", type=click.Choice(["viridis", "magma", "grey"]),
+              default="viridis", show_default=True, help="Colours of a single band.")
 @click.option("--rescale", type=FloatPair(),
-              help="Values LOW,HIGH mapped to 0..255 [default: none for uint8, else the "
-                   "range of the coarsest level].")
+              help="The value range LOW,HIGH spanning the colours [default: the 2nd to 98th "
+                   "percentile of the coarsest level, as `geozarr serve`; none for uint8 "
+                   "RGB].")
 @click.option("--scheme", type=click.Choice(["xyz", "tms"]), default="xyz",
               show_default=True, help="Row numbering: xyz counts from the top (web maps), "
                                       "tms from the bottom.")
@@ -27,12 +30,13 @@ from geozarr.cli.options import FloatPair, IntList, ZoomRange
               help="Threads encoding tiles [default: the number of CPUs].")
 @click.option("--overwrite", is_flag=True, help="Replace OUTDIR if it exists.")
 def tiles(pyramid: str, outdir: str, fmt: str, zoom: tuple[int, int] | None,
-          bands: tuple[int, ...] | None, rescale: tuple[float, float] | None, scheme: str,
-          workers: int | None, overwrite: bool) -> None:
+          bands: tuple[int, ...] | None, colormap: str, rescale: tuple[float, float] | None,
+          scheme: str, workers: int | None, overwrite: bool) -> None:
     """Write the tiles of PYRAMID as OUTDIR/{z}/{x}/{y}.png, for any web server or bucket.
 
-    Nodata is transparent; tiles holding only nodata are not written (web maps show
-    nothing where a tile is missing). OUTDIR appears only once complete.
+    Tiles are coloured as `geozarr serve` colours them. Nodata is transparent; tiles
+    holding only nodata are not written (web maps show nothing where a tile is missing).
+    OUTDIR appears only once complete.
     """
     from geozarr.cli.progress import progress_bar
     from geozarr.errors import DimensionError
@@ -50,8 +54,8 @@ def tiles(pyramid: str, outdir: str, fmt: str, zoom: tuple[int, int] | None,
         with progress_bar("Writing tiles", cancelled=f"nothing was written to {outdir}") \
                 as progress:
             written = export_tiles(source, outdir, format=fmt, levels=levels, bands=bands,
-                                   rescale=rescale, scheme=scheme, workers=workers,
-                                   overwrite=overwrite, progress=progress)
+                                   colormap=colormap, rescale=rescale, scheme=scheme,
+                                   workers=workers, overwrite=overwrite, progress=progress)
     zooms = sorted(int(z) for z in levels)
     click.echo(f"Wrote {written} tiles to {outdir} (zoom {zooms[0]}-{zooms[-1]}, "
                f"{fmt}, {scheme})")

@@ -1,38 +1,44 @@
 """Exporting a pyramid as static map tiles: ``{z}/{x}/{y}.png`` (or ``.webp``), nodata
 transparent, for any web server or object store to host.
 
-Only stored tiles are exported (tiles holding only nodata were never stored). Values become
-8-bit as they are for uint8 data and through a linear stretch otherwise (``rescale``, by
-default the range of the coarsest level: one small read). One band is written grey with
-alpha; three (or the bands chosen) RGB with alpha. The folder is written beside its
-destination and renamed into place when complete.
+Only stored tiles are exported (tiles holding only nodata were never stored). Tiles are
+coloured by :mod:`geozarr.render` exactly as ``geozarr serve`` colours them: one band through
+a colour map, three uint8 bands as RGB, every tile with the one stretch of
+:func:`pyramid_stretch`, so a static export and the served map look alike. The folder is
+written beside its destination and renamed into place when complete.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import itertools
 import os
 import secrets
 import shutil
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from geozarr.errors import DimensionError, MetadataError, NodeExistsError, StoreError
-from geozarr.pyramid.images import FORMATS, encode
 from geozarr.pyramid.reader import Pyramid, open_pyramid
-from geozarr.pyramid.reduce import valid_mask
 from geozarr.pyramid.staging import move_into_place
 from geozarr.pyramid.tms import MatrixGrid
 from geozarr.raster.staging import PARTIAL_MARK
+from geozarr.render import FORMATS, Stretch, choose_bands, colorize_bands, default_stretch, \
+    encode_image, lookup_table
 
 Progress = Callable[[float], None]
+#: Tiles in flight per worker thread: enough to keep the threads busy, few enough that a
+#: cancelled export stops within a handful of tiles.
+IN_FLIGHT_PER_WORKER = 2
 
 
 def export_tiles(pyramid: Any, directory: str | os.PathLike[str], *, format: str = "png",
                  levels: Sequence[int | str] | None = None, bands: Sequence[int] | None = None,
-                 rescale: tuple[float, float] | None = None, scheme: str = "xyz",
+                 colormap: str = "viridis", rescale: tuple[float, float] | None = None,
+                 scheme: str = "xyz",
                  workers: int | None = None, overwrite: bool = False,
                  progress: Progress | None = None) -> int:
     """Write the tiles of ``pyramid`` as ``directory/{z}/{x}/{y}.{format}``.
@@ -46,19 +52,24 @@ def export_tiles(pyramid: Any, directory: str | os.PathLike[str], *, format: str
     levels
         TileMatrix ids to export; default every level.
     bands
-        1-based band numbers: one (grey) or three (RGB); default band 1, or 1, 2, 3 when
-        the data has three bands or more.
+        1-based band numbers: one (colour-mapped) or three (RGB); default 1, 2, 3 for
+        three uint8 bands or more, else 1.
+    colormap
+        A name of :data:`geozarr.render.COLORMAPS`, for one band.
     rescale
-        ``(low, high)`` mapped linearly to 0..255 (clipped); default none for uint8 data,
-        else the coarsest level's minimum and maximum.
+        ``(low, high)`` spanning the colours; default :func:`pyramid_stretch`'s (the 2nd to
+        98th percentile of the coarsest level; none for uint8 RGB), as ``geozarr serve``.
     scheme
         ``"xyz"`` (rows from the top, web maps) or ``"tms"`` (rows from the bottom).
     workers
-        Threads encoding tiles; default the number of CPUs.
+        Threads encoding tiles; default the number of CPUs. At most
+        ``IN_FLIGHT_PER_WORKER * workers`` tiles are queued at a time, so an interrupt (or
+        ``progress`` raising) stops the export within a few tiles.
     overwrite
         Replace an existing ``directory`` (once the new one is complete).
     progress
-        Called with the fraction of tiles done.
+        Called with the fraction of tiles done; an exception it raises cancels the export
+        (``directory`` is left as it was).
 
     Returns
     -------
@@ -68,8 +79,8 @@ def export_tiles(pyramid: Any, directory: str | os.PathLike[str], *, format: str
     Raises
     ------
     MetadataError
-        An unknown format or scheme, bad bands or rescale, or a pyramid without a
-        TileMatrixSet and limits.
+        An unknown format, scheme or colour map, bad bands or rescale, or a pyramid
+        without a TileMatrixSet and limits.
     NodeExistsError
         ``directory`` exists and ``overwrite`` is false.
     """
@@ -86,9 +97,10 @@ def export_tiles(pyramid: Any, directory: str | os.PathLike[str], *, format: str
     for z in wanted:
         if z not in source.levels:
             raise DimensionError(f"no level {z!r} in {source!r} (levels {source.levels})")
-    count = source.level(wanted[0]).count
-    chosen = _bands(bands, count)
-    stretch = _stretch(source, chosen, rescale)
+    lookup_table(colormap)  # an unknown colour map fails here, before any work
+    finest = source.level(wanted[0])
+    chosen = choose_bands(bands, finest.count, finest.dtypes[0])
+    stretch = pyramid_stretch(source, chosen, rescale)
     target = os.path.abspath(os.fspath(directory))
     if os.path.lexists(target) and not (os.path.isdir(target) and not os.listdir(target)):
         if not overwrite:
@@ -105,8 +117,8 @@ def export_tiles(pyramid: Any, directory: str | os.PathLike[str], *, format: str
     temp = f"{target}{PARTIAL_MARK}{secrets.token_hex(4)}"
     os.makedirs(temp)
     try:
-        written = _run(source, jobs, temp, fmt, chosen, stretch, workers or os.cpu_count() or 1,
-                       progress)
+        written = _run(source, jobs, temp, _Paint(fmt, chosen, stretch, colormap),
+                       workers or os.cpu_count() or 1, progress)
         move_into_place(temp, target)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
@@ -117,77 +129,70 @@ def export_tiles(pyramid: Any, directory: str | os.PathLike[str], *, format: str
     return written
 
 
-def _bands(bands: Sequence[int] | None, count: int) -> tuple[int, ...]:
-    if bands is None:
-        return (1, 2, 3) if count >= 3 else (1,)
-    chosen = tuple(bands)
-    if len(chosen) not in (1, 3) or not all(isinstance(b, int) and 1 <= b <= count
-                                            for b in chosen):
-        raise MetadataError(f"bands must be one or three band numbers in 1..{count}, got "
-                            f"{bands!r}")
-    return chosen
+def pyramid_stretch(pyramid: Pyramid, bands: Sequence[int],
+                    rescale: Sequence[float] | None = None) -> Stretch | None:
+    """The one stretch every tile of ``pyramid`` is coloured with (so that neighbouring
+    tiles match): ``rescale`` when given, else :func:`geozarr.render.default_stretch` of
+    the 1-based ``bands`` of the coarsest level (one small read). ``geozarr serve`` and
+    :func:`export_tiles` both use it, so served and exported tiles look alike.
 
-
-def _stretch(source: Pyramid, bands: tuple[int, ...], rescale: tuple[float, float] | None
-             ) -> tuple[float, float] | None:
-    """(low, high) mapped to 0..255, or None to keep uint8 values as they are."""
-    coarsest = source.level(source.levels[-1])
+    Raises
+    ------
+    MetadataError
+        ``rescale`` is not two numbers with ``high > low``.
+    """
     if rescale is not None:
-        try:
-            low, high = (float(v) for v in rescale)
-        except (TypeError, ValueError):
-            raise MetadataError(f"rescale must be (low, high), got {rescale!r}") from None
-        if not high > low:
-            raise MetadataError(f"rescale needs high > low, got {rescale!r}")
-        return low, high
-    if np.dtype(coarsest.dtypes[0]) == np.uint8:
-        return None
-    values = coarsest.read(list(bands))
-    finite = values[valid_mask(values, coarsest.nodata)]
-    if finite.size == 0:
-        return (0.0, 1.0)
-    low, high = float(finite.min()), float(finite.max())
-    return (low, high if high > low else low + 1.0)
+        return Stretch.from_pair(rescale)
+    coarsest = pyramid.level(pyramid.levels[-1])
+    return default_stretch(coarsest.read(list(bands), masked=True))
 
 
-def _pixels(tile: np.ma.MaskedArray, bands: tuple[int, ...],
-            stretch: tuple[float, float] | None) -> np.ndarray | None:
-    """``(h, w, channels)`` uint8 with alpha last; None when the tile has no valid pixel."""
-    data = tile.data[[b - 1 for b in bands]]
-    mask = np.ma.getmaskarray(tile)[[b - 1 for b in bands]].any(axis=0)
-    if mask.all():
-        return None
-    if stretch is None:
-        values = data.astype(np.uint8)
-    else:
-        low, high = stretch
-        scaled = (data.astype(np.float64) - low) * (255.0 / (high - low))
-        values = np.clip(np.nan_to_num(scaled, nan=0.0) + 0.5, 0, 255).astype(np.uint8)
-    alpha = np.where(mask, 0, 255).astype(np.uint8)
-    values = np.where(mask, 0, values)
-    return np.ascontiguousarray(np.concatenate([values, alpha[np.newaxis]]).transpose(1, 2, 0))
+@dataclass(frozen=True)
+class _Paint:
+    """How a tile becomes an image file: its bands, stretch, colour map and format."""
+
+    fmt: str
+    bands: tuple[int, ...]
+    stretch: Stretch | None
+    colormap: str
+
+    def __call__(self, tile: np.ma.MaskedArray) -> bytes | None:
+        """The image file of ``tile``, or None when it shows nothing."""
+        rgba = colorize_bands(tile, self.bands, stretch=self.stretch, colormap=self.colormap)
+        return None if rgba is None else encode_image(rgba, self.fmt)
 
 
-def _run(source: Pyramid, jobs: list[tuple[str, int, int, int]], root: str, fmt: str,
-         bands: tuple[int, ...], stretch: tuple[float, float] | None, workers: int,
-         progress: Progress | None) -> int:
+def _run(source: Pyramid, jobs: list[tuple[str, int, int, int]], root: str, paint: _Paint,
+         workers: int, progress: Progress | None) -> int:
+    """Write the tiles of ``jobs`` under ``root`` on ``workers`` threads, submitting a tile
+    only as an earlier one finishes; returns the number of files written. On an exception
+    (an interrupt, ``progress`` raising, a failed tile) the queued tiles are cancelled and
+    only those already running finish."""
     def one(job: tuple[str, int, int, int]) -> int:
         z, col, xyz, y = job
-        pixels = _pixels(source.tile(z, col, xyz), bands, stretch)
-        if pixels is None:
+        image = paint(source.tile(z, col, xyz))
+        if image is None:
             return 0
         folder = os.path.join(root, z, str(col))
         os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, f"{y}.{fmt}"), "wb") as file:
-            file.write(encode(pixels, fmt))
+        with open(os.path.join(folder, f"{y}.{paint.fmt}"), "wb") as file:
+            file.write(image)
         return 1
 
+    waiting = iter(jobs)
     written, done = 0, 0
-    with futures.ThreadPoolExecutor(max_workers=workers,
-                                    thread_name_prefix="geozarr-export") as pool:
-        for result in pool.map(one, jobs):
-            written += result
-            done += 1
-            if progress is not None:
-                progress(done / len(jobs))
+    pool = futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="geozarr-export")
+    try:
+        running = {pool.submit(one, job)
+                   for job in itertools.islice(waiting, IN_FLIGHT_PER_WORKER * workers)}
+        while running:
+            finished, running = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+            for future in finished:
+                written += future.result()
+                done += 1
+                if progress is not None:
+                    progress(done / len(jobs))
+                running.update(pool.submit(one, job) for job in itertools.islice(waiting, 1))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return written

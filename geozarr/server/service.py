@@ -5,7 +5,9 @@ Web maps speak WebMercatorQuad XYZ tiles. A pyramid in that TileMatrixSet is ser
 stored (one chunk read per tile); a pyramid in any other TileMatrixSet (WGS1984Quad, a UTM
 grid...) is served as WebMercatorQuad tiles warped on the fly from the level whose
 resolution suits each zoom, so every pyramid shows on the same map. Every tile is coloured
-with one stretch (computed once, from the coarsest level) so that neighbours match.
+with one stretch (:func:`geozarr.pyramid.export.pyramid_stretch`, computed once from the
+coarsest level) so that neighbours match, and so that ``geozarr tiles`` exports the same
+colours.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 
 from geozarr.errors import DimensionError, MetadataError, UsageError
+from geozarr.pyramid.export import pyramid_stretch
 from geozarr.pyramid.reader import Pyramid
 from geozarr.pyramid.tms import MatrixGrid
-from geozarr.render import COLORMAPS, Stretch, choose_bands, colorize, default_stretch, \
-    encode_image
+from geozarr.render import COLORMAPS, Stretch, choose_bands, colorize_bands, encode_image, \
+    lookup_table
 
 #: The TileMatrixSet of the served tiles (the one web maps use).
 WEB_TMS_ID = "WebMercatorQuad"
@@ -56,7 +59,7 @@ class TileService:
     Raises
     ------
     MetadataError
-        The pyramid names no TileMatrixSet, bad bands or an unknown colour map.
+        The pyramid names no TileMatrixSet, bad bands or rescale, or an unknown colour map.
     """
 
     def __init__(self, pyramid: Pyramid, *, bands: Sequence[int] | None = None,
@@ -65,9 +68,7 @@ class TileService:
         if pyramid.tms is None:
             raise MetadataError(f"{pyramid!r} names no TileMatrixSet; it cannot be served as "
                                 f"a web map")
-        if colormap not in COLORMAPS:
-            raise MetadataError(f"unknown colour map {colormap!r}; known ones are "
-                                f"{', '.join(COLORMAPS)}")
+        lookup_table(colormap)  # an unknown colour map fails here, not at the first tile
         self.pyramid = pyramid
         self.name = name
         self.colormap = colormap
@@ -81,9 +82,7 @@ class TileService:
         self.native = _is_web_mercator(pyramid)
         self.minzoom, self.maxzoom = self._zoom_range()
         self.tile_size = MatrixGrid.of(self.web, self.maxzoom).tile_width
-        coarsest = pyramid.level(pyramid.levels[-1]).read(list(self.bands), masked=True)
-        self.stretch: Stretch | None = Stretch(*rescale) if rescale is not None \
-            else default_stretch(coarsest)
+        self.stretch: Stretch | None = pyramid_stretch(pyramid, self.bands, rescale)
         self.bounds = _lonlat_bounds(self.finest)
         self._to_level = pyproj.Transformer.from_crs("EPSG:4326", self.finest.crs,
                                                      always_xy=True)
@@ -126,11 +125,8 @@ class TileService:
                 return cached
         data = self.pyramid.tile(z, x, y) if self.native \
             else self.pyramid.tile(z, x, y, tms=self.web, resampling="nearest")
-        chosen = data[[b - 1 for b in self.bands]]
-        if np.ma.getmaskarray(chosen).all():
-            png = self._empty
-        else:
-            png = encode_image(colorize(chosen, stretch=self.stretch, colormap=self.colormap))
+        rgba = colorize_bands(data, self.bands, stretch=self.stretch, colormap=self.colormap)
+        png = self._empty if rgba is None else encode_image(rgba)
         with self._lock:
             self._cache[key] = png
             while len(self._cache) > CACHE_TILES:
