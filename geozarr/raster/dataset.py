@@ -103,15 +103,20 @@ class GeoDataset:
         return f"<geozarr.GeoDataset {self._location!r} arrays={self.arrays}>"
 
 
-def open(target: Target) -> GeoDataset:  # noqa: A001 - the package's entry point
-    """Open a Zarr hierarchy (a path, a ``.zip``, a store) to see it geospatially."""
-    node = open_node(target, "r")
+def open(target: Target, *,  # noqa: A001 - the package's entry point
+         storage_options: Mapping[str, Any] | None = None) -> GeoDataset:
+    """Open a Zarr hierarchy (a path, a ``.zip``, a URL, a store) to see it geospatially.
+
+    ``storage_options`` configure a remote store (see :func:`geozarr.storage.open_store`).
+    """
+    node = open_node(target, "r", storage_options=storage_options)
     return GeoDataset(node, _location(target))
 
 
 def open_raster(target: Target, *, array: str | None = None,
                 sel: Mapping[str | int, int] | None = None, x_dim: str | int | None = None,
-                y_dim: str | int | None = None) -> RasterReader:
+                y_dim: str | int | None = None,
+                storage_options: Mapping[str, Any] | None = None) -> RasterReader:
     """Open a data array as a rasterio-like raster.
 
     Parameters
@@ -124,6 +129,9 @@ def open_raster(target: Target, *, array: str | None = None,
         Extra dimensions to fix to one index, by name or axis: ``{"time": 2}``.
     x_dim, y_dim
         Override the detected spatial dimensions (name or axis).
+    storage_options
+        Settings of a remote store (credentials, endpoint, timeouts): see
+        :func:`geozarr.storage.open_store`.
     """
     indices: tuple[int, ...] = ()
     if isinstance(target, str) and is_connection_string(target):
@@ -131,4 +139,5 @@ def open_raster(target: Target, *, array: str | None = None,
         if parsed.array is not None and array is not None:
             raise DimensionError(f"{target!r} names an array already; do not pass array=")
         target, array, indices = parsed.location, array or parsed.array, parsed.indices
-    return open(target).open_raster(array, sel=sel, x_dim=x_dim, y_dim=y_dim, indices=indices)
+    return open(target, storage_options=storage_options).open_raster(
+        array, sel=sel, x_dim=x_dim, y_dim=y_dim, indices=indices)
