@@ -447,3 +447,17 @@ def test_shard_indexes_are_not_cached_for_writable_stores() -> None:
     inner.set("s/c/0", b"chunks" + b"INDEX2")  # rewritten behind the cache
     assert store.get_ranges("s/c/0", [ByteRange.suffix(6)]) == [b"INDEX2"]
     assert not any("\x00" in key for key in store.cached_keys())
+
+
+def test_arrays_over_http_pickle_as_their_url(served: ServedData, http: Any) -> None:
+    """dask ships arrays to workers by pickle: the HTTP store travels as its URL and
+    settings (no connection pool, no lock) and reads the same values again."""
+    import pickle
+
+    case = _case(served, "v3-sharded-end")
+    array = geozarr.open_array(http.url_of(case.directory), path=case.arrays[0])
+    again = pickle.loads(pickle.dumps(array))
+    assert again.store is not array.store and repr(again.store) == repr(array.store)
+    assert_same(again[...], array[...])
+    zipped = geozarr.open_array(http.url_of("data.zarr.zip"), path="t")
+    assert_same(pickle.loads(pickle.dumps(zipped))[...], served.zipped)

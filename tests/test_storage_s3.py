@@ -301,3 +301,21 @@ def test_gcs_and_azure_stores_are_built_from_their_urls(url: str, extra: dict[st
     assert store.read_only  # mode "r"
     with pytest.raises(StoreError, match="unknown storage option"):
         ObjectStore(url, storage_options={**extra, "not_an_option": 1})
+
+
+def test_arrays_in_object_storage_pickle_as_their_url(s3: LoopbackS3Server,
+                                                      options: dict[str, Any]) -> None:
+    """What dask.distributed needs: an s3:// array travels as its URL and options and reads
+    (and writes) the same values after unpickling."""
+    import pickle
+
+    store = geozarr.storage.open_store(f"s3://{BUCKET}/pickled.zarr", mode="w",
+                                       storage_options=options)
+    array = geozarr.create_array(store, name="a", shape=(6, 5), chunks=(3, 3), dtype="i2",
+                                 fill_value=-1)
+    array[...] = np.arange(30).reshape(6, 5)
+    again = pickle.loads(pickle.dumps(array))
+    assert again.store is not array.store
+    np.testing.assert_array_equal(again[...], np.arange(30).reshape(6, 5))
+    again[0, 0] = 77
+    assert array[0, 0] == 77

@@ -10,18 +10,22 @@ grid nests in the finer one is a nodata-aware block reduction of it
 Work goes in blocks of tiles (whole shards when sharded, so no stored object is written by
 two threads) to a thread pool: GDAL's warper, numpy and the codecs release the GIL. At most
 ``workers + 1`` blocks are in flight, each sized from ``memory_limit``; tiles holding only
-nodata are never stored. Each finished block is recorded in the staging store, so an
-interrupted build resumed with ``resume=True`` redoes only unrecorded blocks, and since a
-tile's bytes depend on nothing but the source and the parameters, it ends with exactly the
-bytes a clean build writes.
+nodata are never stored. Each block is one call of :func:`run_block` with its level's
+:class:`LevelWork`; given a dask ``client``, :mod:`geozarr.distributed` runs the same calls
+as tasks on the cluster instead, level by level. Each finished block is recorded in the
+staging store, so an interrupted build resumed with ``resume=True`` redoes only unrecorded
+blocks, and since a tile's bytes depend on nothing but the source and the parameters, it
+ends with exactly the bytes a clean build writes.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as futures
+import functools
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,12 +33,13 @@ import pyproj
 import rasterio
 from affine import Affine
 from morecantile.models import TileMatrixSet
+from rasterio.crs import CRS
 from rasterio.windows import Window
 
 from geozarr.core.array import Array
 from geozarr.core.creation import DEFAULT, write_array_metadata
 from geozarr.core.hierarchy import consolidate_metadata
-from geozarr.errors import InvalidKeyError, MetadataError
+from geozarr.errors import InvalidKeyError, MetadataError, UsageError
 from geozarr.geo import encode
 from geozarr.metadata.jsondoc import dump_json_document
 from geozarr.metadata.v3 import GroupMetadataV3
@@ -55,6 +60,11 @@ from geozarr.storage import Store, validate_node_name
 DEFAULT_MEMORY_LIMIT = 512 * 2**20
 #: Most tiles along a side of one block.
 MAX_BLOCK_TILES = 8
+#: On a cluster, blocks per worker thread that a level is cut into when it is big enough,
+#: so that the last blocks to finish leave few threads idle; but no smaller than this many
+#: tiles a side, so that a task's work outweighs its scheduling (a few milliseconds).
+BLOCKS_PER_THREAD = 2
+MIN_SPREAD_SIDE = 2
 
 Progress = Callable[[float], None]
 Reader = Callable[[Window], np.ndarray]
@@ -67,7 +77,8 @@ def build_pyramid(source: Any, destination: Any, *,
                   nodata: float | int | None = None, compressor: Any = DEFAULT,
                   shards: int | None = None, workers: int | None = None,
                   memory_limit: int | None = None, resume: bool = False,
-                  overwrite: bool = False, progress: Progress | None = None) -> PyramidPlan:
+                  overwrite: bool = False, progress: Progress | None = None,
+                  client: Any = None) -> PyramidPlan:
     """Build the tile pyramid of ``source`` in ``tms`` as GeoZarr at ``destination``.
 
     Parameters
@@ -98,10 +109,12 @@ def build_pyramid(source: Any, destination: Any, *,
         Store ``shards`` x ``shards`` tiles per object (Zarr v3 sharding); None stores one
         object per tile.
     workers
-        Threads working on blocks of tiles; default the number of CPUs.
+        Threads working on blocks of tiles; default the number of CPUs (with ``client``,
+        the most threads a dask worker has).
     memory_limit
         Bytes the build may hold (blocks in flight and GDAL's block cache are sized from
         it); default 512 MiB. A shard larger than a block's share raises it to one shard.
+        With ``client`` it is the memory of one dask worker process (``docs/scale-out.md``).
     resume
         Finish an interrupted build of the same pyramid (same source, parameters and
         destination) instead of starting again; a pyramid already complete is left as it is.
@@ -111,6 +124,11 @@ def build_pyramid(source: Any, destination: Any, *,
     progress
         Called with the fraction done (0..1) as blocks finish; raise from it to stop (the
         unfinished build is kept for ``resume``).
+    client
+        A :class:`dask.distributed.Client`: the blocks run as tasks on its workers (each
+        writes whole tiles or shards), level by level, and the output is byte for byte the
+        local one. The source and ``destination`` must be reachable from every worker
+        (shared paths, URLs); needs ``geozarr[dask]``. None runs on local threads.
 
     Returns
     -------
@@ -126,7 +144,12 @@ def build_pyramid(source: Any, destination: Any, *,
     """
     method = canonical_method(resampling)
     overview = canonical_method(overview_resampling or method)
-    threads = _positive(workers, "workers", os.cpu_count() or 1)
+    default_threads, spread = os.cpu_count() or 1, 0
+    if client is not None:
+        from geozarr.distributed import check_destination, worker_threads
+        check_destination(client, destination)
+        default_threads, spread = worker_threads(client)
+    threads = _positive(workers, "workers", default_threads)
     budget = _positive(memory_limit, "memory_limit", DEFAULT_MEMORY_LIMIT)
     shard_tiles = None if shards is None else _positive(shards, "shards", 1)
     with open_source(source) as reader:
@@ -151,8 +174,9 @@ def build_pyramid(source: Any, destination: Any, *,
                     progress(1.0)
                 return plan
             try:
-                builder = _Builder(reader, plan, stage, documents, data, method, overview,
-                                   threads, budget // 2 // (threads + 1), progress)
+                builder = _Builder(source, reader, plan, stage, documents, data, method,
+                                   overview, threads, budget // 2 // (threads + 1), progress,
+                                   client, spread)
                 builder.run()
                 _write_metadata(stage.store, documents, root)
                 stage.commit()
@@ -212,12 +236,88 @@ def _manifest(info: SourceInfo, plan: PyramidPlan, data: DataDescription, method
 
 
 # -- the work ---------------------------------------------------------------------------------
-class _Builder:
-    """Runs every level's blocks on the pool, finest level first."""
+@dataclass(frozen=True)
+class LevelWork:
+    """Everything a block of one level needs, and nothing that cannot travel.
 
-    def __init__(self, reader: SourceReader, plan: PyramidPlan, stage: Stage,
+    The local thread pool and dask workers both make a block with :func:`run_block` from
+    this value; it pickles as plans, parameters and the staging store's location, so a
+    worker process reopens the store (and the source) itself.
+
+    Attributes
+    ----------
+    level
+        The level being built.
+    data
+        What every level's data array shares (type, nodata, bands).
+    target
+        The level's data array in the staging store.
+    crs
+        The TileMatrixSet's CRS.
+    method
+        The warp kernel, or the reduction method of a level reduced from the one below.
+    task_budget
+        Bytes one block may hold.
+    pixel_bytes
+        Bytes of one pixel of what the block reads (over all bands).
+    grid
+        Warped levels: the grid warped from (the source's, or the level below's); None for
+        a level reduced from the one below.
+    finer
+        Levels made from the level below: that level's data array; None for the finest.
+    source
+        The finest level: the source as given to :func:`build_pyramid`, which a worker
+        opens again when it is not handed a reader.
+    """
+
+    level: LevelPlan
+    data: DataDescription
+    target: Array
+    crs: CRS
+    method: str
+    task_budget: int
+    pixel_bytes: int
+    grid: SourceGrid | None
+    finer: Array | None
+    source: Any = None
+
+
+def run_block(work: LevelWork, block: Block, read: Reader | None = None) -> None:
+    """Make and store one block of tiles of ``work``'s level (nothing when it holds only
+    nodata).
+
+    ``read`` reads the source for the finest level (a reader shared by the local threads);
+    without it the source is opened for this block (a dask worker). Other levels read the
+    level below from the staging store.
+
+    Raises
+    ------
+    UsageError
+        ``work`` names neither a grid to warp from nor a level below to reduce.
+    """
+    grid, finer = work.grid, work.finer
+    if grid is None:
+        if finer is None:
+            raise UsageError(f"level {work.level.id}: the work names neither a grid to warp "
+                             f"from nor a level below to reduce")
+        _reduce(work, finer, block)
+    elif finer is not None:
+        _warp(work, grid, block, _level_reader(finer, work.data))
+    elif read is not None:
+        _warp(work, grid, block, read)
+    else:
+        with open_source(work.source) as reader:
+            _warp(work, grid, block, reader.read)
+
+
+class _Builder:
+    """Runs every level's blocks on the pool (or on a dask cluster), finest level first."""
+
+    def __init__(self, source: Any, reader: SourceReader, plan: PyramidPlan, stage: Stage,
                  documents: list[LevelDocuments], data: DataDescription, method: str,
-                 overview: str, threads: int, task_budget: int, progress: Progress | None):
+                 overview: str, threads: int, task_budget: int, progress: Progress | None,
+                 client: Any, spread: int):
+        self.source = source
         self.reader = reader
         self.plan = plan
         self.stage = stage
@@ -227,6 +327,8 @@ class _Builder:
         self.threads = threads
         self.task_budget = task_budget
         self.progress = progress
+        self.client = client
+        self.spread = spread
         self.arrays = {doc.level.id: Array(stage.store, doc.data.path, doc.data.metadata,
                                            doc.data.attributes, read_only=False)
                        for doc in documents}
@@ -235,57 +337,75 @@ class _Builder:
 
     def run(self) -> None:
         done = self.stage.done()
-        source = SourceGrid(self.plan.source_crs, self.plan.source_transform,
-                            self.reader.info.width, self.reader.info.height)
         by_id = {level.id: level for level in self.plan.levels}
         for level in self.plan.levels:
             finished = np.zeros((level.limits.rows, level.limits.cols), dtype=bool)
             for r0, c0, r1, c1 in done.get(level.id, []):
                 finished[r0:r1, c0:c1] = True
-            work: Callable[[Block], None]
-            if level.derived_from is None:
-                pixel_bytes = self.reader.info.pixel_bytes
-                # tiles of sources finer than this are read reduced, in parts of their own
-                scale = min(DECIMATE_ABOVE,
-                            max(1.0, level.cell_size / self.plan.source_resolution))
-                work = self._warper(level, source, self.reader.read, self.method,
-                                    pixel_bytes)
-            else:
-                finer = by_id[level.derived_from]
-                pixel_bytes = self.data.count * self.data.dtype.itemsize
-                if level.factor is not None:
-                    scale = float(level.factor)
-                    work = self._reducer(level, finer)
-                else:
-                    scale = level.cell_size / finer.cell_size
-                    grid = SourceGrid(self.plan.crs, finer.transform, finer.shape[1],
-                                      finer.shape[0])
-                    work = self._warper(level, grid, self._level_reader(finer), self.overview,
-                                        pixel_bytes)
-            side = self._block_side(level, scale, pixel_bytes)
+            finer = None if level.derived_from is None else by_id[level.derived_from]
+            work, scale = self._work(level, finer)
+            side = self._block_side(level, scale, work.pixel_bytes)
             blocks = [block for block in _blocks(level, side)
                       if not finished[block[0]:block[2], block[1]:block[3]].all()]
             self.finished += int(finished.sum())
+            if work.grid is None and finer is not None:
+                # blocks over no stored tile of the level below hold only nodata
+                stored = stored_chunks(self.arrays[finer.id])
+                pad = context_pad(self.overview, level.factor or 1)
+                wanted = [block for block in blocks
+                          if _touched(level, finer, pad, block) & stored]
+                self.finished += sum((b[2] - b[0]) * (b[3] - b[1]) for b in blocks) \
+                    - sum((b[2] - b[0]) * (b[3] - b[1]) for b in wanted)
+                blocks = wanted
             self._report()
-            self._run(level, blocks, work)
+            if self.client is None:
+                self._run(work, blocks)
+            elif blocks:
+                from geozarr.distributed import run_tasks
+                run_tasks(self.client, run_block, work, blocks,
+                          label=f"geozarr-pyramid-z{level.id}",
+                          done=functools.partial(self._finished, level))
+
+    def _work(self, level: LevelPlan, finer: LevelPlan | None) -> tuple[LevelWork, float]:
+        """The level's work, and how many of the pixels it reads one of its pixels spans."""
+        common = {"level": level, "data": self.data, "target": self.arrays[level.id],
+                  "crs": self.plan.crs, "task_budget": self.task_budget}
+        if finer is None:
+            # tiles of sources finer than this are read reduced, in parts of their own
+            scale = min(DECIMATE_ABOVE, max(1.0, level.cell_size / self.plan.source_resolution))
+            grid = SourceGrid(self.plan.source_crs, self.plan.source_transform,
+                              self.reader.info.width, self.reader.info.height)
+            return LevelWork(**common, method=self.method,
+                             pixel_bytes=self.reader.info.pixel_bytes, grid=grid, finer=None,
+                             source=self.source), scale
+        pixel_bytes = self.data.count * self.data.dtype.itemsize
+        below = self.arrays[finer.id]
+        if level.factor is not None:
+            return LevelWork(**common, method=self.overview, pixel_bytes=pixel_bytes,
+                             grid=None, finer=below), float(level.factor)
+        grid = SourceGrid(self.plan.crs, finer.transform, finer.shape[1], finer.shape[0])
+        return LevelWork(**common, method=self.overview, pixel_bytes=pixel_bytes, grid=grid,
+                         finer=below), level.cell_size / finer.cell_size
 
     # -- scheduling --
     def _block_side(self, level: LevelPlan, scale: float, pixel_bytes: int) -> int:
         """Tiles per block side: as many as the task budget holds (source or finer pixels
         read, the block itself, the warper's and the encoder's copies), a whole number of
-        shards."""
+        shards; on a cluster, few enough that every worker thread has blocks to the end."""
         height, width = level.tile_shape
         out_bytes = height * width * self.data.count * self.data.dtype.itemsize
         read_bytes = (height * scale + 16) * (width * scale + 16) * pixel_bytes
         per_tile = read_bytes * 2 + out_bytes * 4
         side = max(1, min(MAX_BLOCK_TILES, math.isqrt(int(self.task_budget // per_tile))))
+        if self.spread:
+            wanted = math.isqrt(level.tiles // (BLOCKS_PER_THREAD * self.spread))
+            side = min(side, max(MIN_SPREAD_SIDE, wanted))
         shard = self.data.shard_tiles
         if shard is not None:
             side = max(shard, side // shard * shard)
         return side
 
-    def _run(self, level: LevelPlan, blocks: list[Block], work: Callable[[Block], None]
-             ) -> None:
+    def _run(self, work: LevelWork, blocks: list[Block]) -> None:
         if not blocks:
             return
         pending: set[futures.Future[None]] = set()
@@ -295,13 +415,13 @@ class _Builder:
                                         thread_name_prefix="geozarr-pyramid") as pool:
             try:
                 for block in queue:
-                    future = pool.submit(work, block)
+                    future = pool.submit(run_block, work, block, self.reader.read)
                     pending.add(future)
                     order[future] = block
                     if len(pending) > self.threads:
-                        pending = self._collect(level, pending, order)
+                        pending = self._collect(work.level, pending, order)
                 while pending:
-                    pending = self._collect(level, pending, order)
+                    pending = self._collect(work.level, pending, order)
             except BaseException:
                 for future in pending:
                     future.cancel()
@@ -313,133 +433,134 @@ class _Builder:
         finished, waiting = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
         for future in finished:
             future.result()  # re-raises the block's error
-            block = order.pop(future)
-            self.stage.record(level.id, block)
-            self.finished += (block[2] - block[0]) * (block[3] - block[1])
-            self._report()
+            self._finished(level, order.pop(future))
         return set(waiting)
+
+    def _finished(self, level: LevelPlan, block: Block) -> None:
+        """Record a block whose tiles are stored, and report progress."""
+        self.stage.record(level.id, block)
+        self.finished += (block[2] - block[0]) * (block[3] - block[1])
+        self._report()
 
     def _report(self) -> None:
         if self.progress is not None:
             self.progress(min(1.0, self.finished / self.total))
 
-    # -- writing --
-    def _write(self, level: LevelPlan, block: Block, values: np.ndarray) -> None:
-        """Store a block (nothing when it holds only nodata: no tile of it is stored)."""
-        if not valid_mask(values, self.data.nodata).any():
-            return
-        height, width = level.tile_shape
-        r0, c0, r1, c1 = block
-        rows = slice(r0 * height, r1 * height)
-        cols = slice(c0 * width, c1 * width)
-        array = self.arrays[level.id]
-        if self.data.count > 1:
-            array.write((slice(None), rows, cols), values)
-        else:
-            array.write((rows, cols), values[0])
 
-    def _level_reader(self, level: LevelPlan) -> Reader:
-        array = self.arrays[level.id]
+def _touched(level: LevelPlan, finer: LevelPlan, pad: int, block: Block
+             ) -> set[tuple[int, int]]:
+    """The tiles (chunks) of the level below that a reduced block reads, with its context."""
+    factor = level.factor or 1
+    off_row, off_col = level.offset or (0, 0)
+    fine_h, fine_w = finer.tile_shape
+    height, width = level.tile_shape
+    r0, c0, r1, c1 = block
+    row0 = off_row + r0 * height * factor - pad
+    col0 = off_col + c0 * width * factor - pad
+    rows = (r1 - r0) * height * factor + 2 * pad
+    cols = (c1 - c0) * width * factor + 2 * pad
+    return {(r, c) for r in range(max(0, row0) // fine_h, max(0, row0 + rows - 1) // fine_h + 1)
+            for c in range(max(0, col0) // fine_w, max(0, col0 + cols - 1) // fine_w + 1)}
 
-        def read(window: Window) -> np.ndarray:
-            return _read_padded(array, self.data.count, int(window.row_off),
-                                int(window.col_off), int(window.height), int(window.width),
-                                self.data.nodata)
-        return read
 
-    def _reduced_read(self, grid: SourceGrid, read: Reader, piece: SourcePiece, factor: int,
-                      method: str, pixel_bytes: int) -> tuple[np.ndarray, Affine]:
-        """A source piece much finer than its tile, read in parts of at most a quarter of
-        a block's budget and reduced by ``factor`` (with ``method`` when it is a window
-        method, else average): memory holds one part and the reduced piece, whatever the
-        source's size."""
-        count, dtype, nodata = self.data.count, self.data.dtype, self.data.nodata
-        window = decimated_window(piece.window, factor, grid.width, grid.height)
-        reducer = method if method not in KERNEL_RADIUS else "average"
-        side = max(factor, math.isqrt(max(1, self.task_budget // 4 // pixel_bytes))
-                   // factor * factor)
-        out = np.full((count, -(-int(window.height) // factor),
-                       -(-int(window.width) // factor)), nodata, dtype=dtype)
-        for row, col, part in sub_windows(window, side):
-            values = read(part)
-            _, height, width = values.shape
-            whole = (-(-height // factor) * factor, -(-width // factor) * factor)
-            if whole != (height, width):  # a partial block at the grid's edge
-                padded = np.full((count, *whole), nodata, dtype=values.dtype)
-                padded[:, :height, :width] = values
-                values = padded
-            reduced = reduce_block(values.astype(dtype, copy=False), factor, reducer, nodata)
-            r, c = row // factor, col // factor
-            out[:, r:r + reduced.shape[1], c:c + reduced.shape[2]] = reduced
-        return out, window_transform(grid.transform, window, factor)
+# -- making one block -------------------------------------------------------------------------
+def _write(work: LevelWork, block: Block, values: np.ndarray) -> None:
+    """Store a block (nothing when it holds only nodata: no tile of it is stored)."""
+    if not valid_mask(values, work.data.nodata).any():
+        return
+    height, width = work.level.tile_shape
+    r0, c0, r1, c1 = block
+    rows = slice(r0 * height, r1 * height)
+    cols = slice(c0 * width, c1 * width)
+    if work.data.count > 1:
+        work.target.write((slice(None), rows, cols), values)
+    else:
+        work.target.write((rows, cols), values[0])
 
-    # -- the finest level, and levels that do not nest: one warp per tile --
-    def _warper(self, level: LevelPlan, grid: SourceGrid, read: Reader, method: str,
-                pixel_bytes: int) -> Callable[[Block], None]:
-        dst_crs = self.plan.crs
-        count, dtype, nodata = self.data.count, self.data.dtype, self.data.nodata
-        height, width = level.tile_shape
 
-        def work(block: Block) -> None:
-            r0, c0, r1, c1 = block
-            tiles = []
-            for row in range(r0, r1):
-                for col in range(c0, c1):
-                    bounds = level.grid.tile_bounds(*level.grid.matrix_tile(level.limits,
-                                                                            row, col))
-                    pieces = source_pieces(grid, dst_crs, bounds, (height, width), method)
-                    if pieces:
-                        tiles.append((row, col, bounds, pieces))
-            if not tiles:
-                return
-            crops = _Crops(grid, read, [p for *_, pieces in tiles for p in pieces
-                                        if decimation(p) == 1])
-            out = np.full((count, (r1 - r0) * height, (c1 - c0) * width), nodata, dtype=dtype)
-            tile = np.empty((count, height, width), dtype=dtype)
-            for row, col, bounds, pieces in tiles:
-                dst_transform = Affine(level.cell_size, 0.0, bounds[0], 0.0,
-                                       -level.cell_size, bounds[3])
-                for index, piece in enumerate(pieces):
-                    factor = decimation(piece)
-                    if factor == 1:
-                        crop, crop_transform = crops.get(piece)
-                    else:
-                        crop, crop_transform = self._reduced_read(grid, read, piece, factor,
-                                                                  method, pixel_bytes)
-                    warp_tile(crop, crop_transform, grid.crs, tile, dst_transform, dst_crs,
-                              method, nodata, first=index == 0)
-                y, x = (row - r0) * height, (col - c0) * width
-                out[:, y:y + height, x:x + width] = tile
-            self._write(level, block, out)
-        return work
+def _level_reader(array: Array, data: DataDescription) -> Reader:
+    def read(window: Window) -> np.ndarray:
+        return _read_padded(array, data.count, int(window.row_off), int(window.col_off),
+                            int(window.height), int(window.width), data.nodata)
+    return read
 
-    # -- levels that nest: a block reduction of the level below --
-    def _reducer(self, level: LevelPlan, finer: LevelPlan) -> Callable[[Block], None]:
-        factor = level.factor or 1
-        off_row, off_col = level.offset or (0, 0)
-        pad = context_pad(self.overview, factor)
-        source = self.arrays[finer.id]
-        stored = stored_chunks(source)
-        fine_h, fine_w = finer.tile_shape
-        height, width = level.tile_shape
-        count, nodata = self.data.count, self.data.nodata
 
-        def work(block: Block) -> None:
-            r0, c0, r1, c1 = block
-            row0 = off_row + r0 * height * factor - pad
-            col0 = off_col + c0 * width * factor - pad
-            rows = (r1 - r0) * height * factor + 2 * pad
-            cols = (c1 - c0) * width * factor + 2 * pad
-            touched = {(r, c) for r in range(max(0, row0) // fine_h,
-                                             max(0, row0 + rows - 1) // fine_h + 1)
-                       for c in range(max(0, col0) // fine_w,
-                                      max(0, col0 + cols - 1) // fine_w + 1)}
-            if not touched & stored:
-                return
-            region = _read_padded(source, count, row0, col0, rows, cols, nodata)
-            self._write(level, block, reduce_block(region, factor, self.overview, nodata,
-                                                   pad=pad))
-        return work
+def _reduced_read(work: LevelWork, grid: SourceGrid, read: Reader, piece: SourcePiece,
+                  factor: int) -> tuple[np.ndarray, Affine]:
+    """A source piece much finer than its tile, read in parts of at most a quarter of a
+    block's budget and reduced by ``factor`` (with the level's method when it is a window
+    method, else average): memory holds one part and the reduced piece, whatever the
+    source's size."""
+    count, dtype, nodata = work.data.count, work.data.dtype, work.data.nodata
+    window = decimated_window(piece.window, factor, grid.width, grid.height)
+    reducer = work.method if work.method not in KERNEL_RADIUS else "average"
+    side = max(factor, math.isqrt(max(1, work.task_budget // 4 // work.pixel_bytes))
+               // factor * factor)
+    out = np.full((count, -(-int(window.height) // factor),
+                   -(-int(window.width) // factor)), nodata, dtype=dtype)
+    for row, col, part in sub_windows(window, side):
+        values = read(part)
+        _, height, width = values.shape
+        whole = (-(-height // factor) * factor, -(-width // factor) * factor)
+        if whole != (height, width):  # a partial block at the grid's edge
+            padded = np.full((count, *whole), nodata, dtype=values.dtype)
+            padded[:, :height, :width] = values
+            values = padded
+        reduced = reduce_block(values.astype(dtype, copy=False), factor, reducer, nodata)
+        r, c = row // factor, col // factor
+        out[:, r:r + reduced.shape[1], c:c + reduced.shape[2]] = reduced
+    return out, window_transform(grid.transform, window, factor)
+
+
+def _warp(work: LevelWork, grid: SourceGrid, block: Block, read: Reader) -> None:
+    """The finest level, and levels that do not nest: one warp per tile from ``grid``."""
+    level, method = work.level, work.method
+    count, dtype, nodata = work.data.count, work.data.dtype, work.data.nodata
+    height, width = level.tile_shape
+    r0, c0, r1, c1 = block
+    tiles = []
+    for row in range(r0, r1):
+        for col in range(c0, c1):
+            bounds = level.grid.tile_bounds(*level.grid.matrix_tile(level.limits, row, col))
+            pieces = source_pieces(grid, work.crs, bounds, (height, width), method)
+            if pieces:
+                tiles.append((row, col, bounds, pieces))
+    if not tiles:
+        return
+    crops = _Crops(grid, read, [p for *_, pieces in tiles for p in pieces
+                                if decimation(p) == 1])
+    out = np.full((count, (r1 - r0) * height, (c1 - c0) * width), nodata, dtype=dtype)
+    tile = np.empty((count, height, width), dtype=dtype)
+    for row, col, bounds, pieces in tiles:
+        dst_transform = Affine(level.cell_size, 0.0, bounds[0], 0.0, -level.cell_size,
+                               bounds[3])
+        for index, piece in enumerate(pieces):
+            factor = decimation(piece)
+            if factor == 1:
+                crop, crop_transform = crops.get(piece)
+            else:
+                crop, crop_transform = _reduced_read(work, grid, read, piece, factor)
+            warp_tile(crop, crop_transform, grid.crs, tile, dst_transform, work.crs, method,
+                      nodata, first=index == 0)
+        y, x = (row - r0) * height, (col - c0) * width
+        out[:, y:y + height, x:x + width] = tile
+    _write(work, block, out)
+
+
+def _reduce(work: LevelWork, source: Array, block: Block) -> None:
+    """Levels that nest: a block reduction of the level below (``source``)."""
+    level = work.level
+    factor = level.factor or 1
+    off_row, off_col = level.offset or (0, 0)
+    pad = context_pad(work.method, factor)
+    height, width = level.tile_shape
+    r0, c0, r1, c1 = block
+    row0 = off_row + r0 * height * factor - pad
+    col0 = off_col + c0 * width * factor - pad
+    rows = (r1 - r0) * height * factor + 2 * pad
+    cols = (c1 - c0) * width * factor + 2 * pad
+    region = _read_padded(source, work.data.count, row0, col0, rows, cols, work.data.nodata)
+    _write(work, block, reduce_block(region, factor, work.method, work.data.nodata, pad=pad))
 
 
 def _blocks(level: LevelPlan, side: int) -> Iterator[Block]:

@@ -9,15 +9,20 @@ and drivers that only copy are made from a temporary tiled GeoTIFF).
 
 Every output is written beside its destination under a temporary name and moved into place
 only when complete, so a failed or interrupted translate leaves the old content (or nothing).
+
+A Zarr output can be written by a dask cluster (``client=``): each block, whole chunks or
+shards wide, is one :func:`copy_window` task on a worker, which reads it from the source and
+writes it into the unfinished output; the calling process writes the metadata and commits.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,13 +36,15 @@ from rasterio.windows import Window
 from rasterio.errors import DriverRegistrationError, NotGeoreferencedWarning, RasterioError
 
 from geozarr.core.creation import DEFAULT
-from geozarr.errors import InvalidKeyError, MetadataError, NodeExistsError, StoreError
+from geozarr.errors import InvalidKeyError, MetadataError, NodeExistsError, StoreError, \
+    UsageError
 from geozarr.raster.dataset import open_raster
 from geozarr.raster.connection import is_connection_string
 from geozarr.raster.progress import BlockReader, Progress, block_budget, plan_blocks, pump
 from geozarr.raster.reader import RasterReader
 from geozarr.raster.staging import PARTIAL_MARK, holds_zarr
-from geozarr.raster.writer import DEFAULT_CHUNKS, RESERVED_NAMES, ZarrRasterWriter, raster_spec
+from geozarr.raster.writer import DEFAULT_CHUNKS, RESERVED_NAMES, BlockWriter, \
+    ZarrRasterWriter, raster_spec
 from geozarr.storage import Store, validate_node_name
 
 #: The memory a translate may use when no ``memory_limit`` is given: 512 MiB.
@@ -45,6 +52,9 @@ DEFAULT_MEMORY_LIMIT = 512 * 2**20
 #: Drivers that rasterio writes block by block; every other one is made by copying a
 #: temporary tiled GeoTIFF (GDAL's CreateCopy), which works for every writable driver.
 _STREAMING_DRIVERS = frozenset({"GTiff"})
+#: With a dask client, blocks per worker thread that a raster is cut into when it is big
+#: enough, so that the last blocks to finish leave few threads idle.
+_BLOCKS_PER_THREAD = 4
 #: Files GDAL may write beside a raster (its metadata, overviews, mask, world file).
 _SIDECARS = (".aux.xml", ".ovr", ".msk", ".wld", ".tfw", ".pgw", ".jgw")
 
@@ -65,7 +75,23 @@ class SourceInfo:
     units: str | None
     scale: float | None
     offset: float | None
-    open_reader: Callable[[], Any]
+    open_reader: Callable[[], AbstractContextManager[BlockReader]]
+
+
+@dataclass(frozen=True)
+class BlockCopy:
+    """What copying one block needs, in any process: how to open the source (a picklable
+    callable) and where the block goes."""
+
+    open_reader: Callable[[], AbstractContextManager[BlockReader]]
+    writer: BlockWriter
+
+
+def copy_window(copy: BlockCopy, window: Window) -> None:
+    """Read ``window`` of the source and write it into the output: one task of a
+    distributed translate."""
+    with copy.open_reader() as read:
+        copy.writer.write(window, read(window))
 
 
 def translate(source: Any, destination: Any, *, driver: str | None = None,
@@ -73,7 +99,7 @@ def translate(source: Any, destination: Any, *, driver: str | None = None,
               shards: Sequence[int] | None = None, compressor: Any = DEFAULT,
               zarr_format: int = 3, creation_options: Mapping[str, Any] | None = None,
               overwrite: bool = False, memory_limit: int = DEFAULT_MEMORY_LIMIT,
-              progress: Progress | None = None) -> None:
+              progress: Progress | None = None, client: Any = None) -> None:
     """Copy the raster ``source`` to ``destination``, converting between GeoTIFF and GeoZarr.
 
     Parameters
@@ -104,6 +130,11 @@ def translate(source: Any, destination: Any, *, driver: str | None = None,
         split, so one larger than a twentieth of the limit raises the use to that object.
     progress
         Called with the fraction done (0..1) as blocks are written; raise from it to cancel.
+    client
+        A :class:`dask.distributed.Client`: the blocks of a Zarr output are copied by tasks
+        on its workers, byte for byte what a local run writes. The source and
+        ``destination`` must be reachable from every worker (shared paths, URLs);
+        ``memory_limit`` then sizes the blocks for one worker. Needs ``geozarr[dask]``.
 
     Raises
     ------
@@ -111,22 +142,33 @@ def translate(source: Any, destination: Any, *, driver: str | None = None,
         rasterio cannot open ``source``, or cannot write ``destination``.
     NodeExistsError
         ``destination`` exists and ``overwrite`` is false.
+    UsageError
+        ``client`` with a destination rasterio writes (one file cannot be written by many
+        processes) or one workers cannot reach (a memory store).
     GeoZarrError
         Any other bad input (a CRS PROJ cannot parse, bands that disagree on scale...);
         nothing is written.
     """
     per_block, cache_bytes = block_budget(memory_limit)
+    zarr = driver == "Zarr" or (driver is None and is_zarr_destination(destination))
+    if client is not None:
+        if not zarr:
+            raise UsageError(f"cannot write {destination!r} with a dask client: only Zarr "
+                             f"outputs are written in parallel (translate to .zarr, or "
+                             f"leave client=None)")
+        from geozarr.distributed import check_destination
+        check_destination(client, destination)
     with rasterio.Env(GDAL_CACHEMAX=cache_bytes) as env:
         if driver not in (None, "Zarr") and driver not in env.drivers():
             raise StoreError(f"cannot write {destination!r}: rasterio has no driver "
                              f"{driver!r}")
         info, closing = _open_source(source)
         with closing:
-            if driver == "Zarr" or (driver is None and is_zarr_destination(destination)):
+            if zarr:
                 _to_zarr(info, destination, name=name or _default_name(destination),
                          chunks=chunks, shards=shards, compressor=compressor,
                          zarr_format=zarr_format, overwrite=overwrite,
-                         block_bytes=per_block, progress=progress)
+                         block_bytes=per_block, progress=progress, client=client)
             else:
                 _to_rasterio(info, destination, driver=driver, chunks=chunks,
                              creation_options=creation_options or {}, overwrite=overwrite,
@@ -168,7 +210,7 @@ def _reader_info(reader: RasterReader) -> SourceInfo:
         band_names=names, units=_same(reader.units, "units", reader.name) or None,
         scale=_unless(_same(reader.scales, "scale", reader.name), 1.0),
         offset=_unless(_same(reader.offsets, "offset", reader.name), 0.0),
-        open_reader=lambda: nullcontext(lambda window: reader.read(window=window)))
+        open_reader=functools.partial(_shared_reader, reader))
 
 
 def _band_names_attribute(reader: RasterReader) -> tuple[str, ...] | None:
@@ -200,10 +242,19 @@ def _rasterio_info(path: str) -> SourceInfo:
                 band_names=names, units=_same(dataset.units, "units", path) or None,
                 scale=_unless(_same(dataset.scales, "scale", path), 1.0),
                 offset=_unless(_same(dataset.offsets, "offset", path), 0.0),
-                open_reader=lambda: _rasterio_reader(path))
+                open_reader=functools.partial(_rasterio_reader, path))
     except RasterioError as error:
         raise StoreError(f"cannot open {path} as a raster: {error}") from error
     return info
+
+
+def _shared_reader(reader: RasterReader) -> AbstractContextManager[BlockReader]:
+    """A geozarr reader, which is thread-safe and stays open: nothing to open or close."""
+    return nullcontext(functools.partial(_read_window, reader))
+
+
+def _read_window(reader: RasterReader, window: Window) -> np.ndarray:
+    return reader.read(window=window)
 
 
 @contextmanager
@@ -263,15 +314,40 @@ def _default_name(destination: Any) -> str:
 
 def _to_zarr(info: SourceInfo, destination: Any, *, name: str, chunks: Sequence[int],
              shards: Sequence[int] | None, compressor: Any, zarr_format: int, overwrite: bool,
-             block_bytes: int, progress: Progress | None) -> None:
+             block_bytes: int, progress: Progress | None, client: Any) -> None:
     spec = raster_spec(height=info.height, width=info.width, count=info.count,
                        dtype=info.dtype, crs=info.crs, transform=info.transform,
                        nodata=info.nodata, name=name, band_names=info.band_names,
                        units=info.units, scale=info.scale, offset=info.offset, chunks=chunks,
                        shards=shards, compressor=compressor, zarr_format=zarr_format)
+    if client is not None:  # blocks enough to keep every worker thread busy to the end
+        from geozarr.distributed import worker_threads
+        spread = _BLOCKS_PER_THREAD * worker_threads(client)[1]
+        block_bytes = min(block_bytes, spec.height * spec.width * spec.pixel_bytes // spread)
     plan = plan_blocks(spec.height, spec.width, spec.write_unit, spec.pixel_bytes, block_bytes)
+    windows = list(plan.windows())
     with ZarrRasterWriter(destination, spec, overwrite=overwrite) as writer:
-        pump(list(plan.windows()), info.open_reader, writer.write, progress=progress)
+        if client is None:
+            pump(windows, info.open_reader, writer.write, progress=progress)
+            return
+        from geozarr.distributed import run_tasks
+        run_tasks(client, copy_window, BlockCopy(info.open_reader, writer.blocks), windows,
+                  label="geozarr-translate", done=_window_progress(windows, progress))
+        writer.drop_unfinished_writes()
+
+
+def _window_progress(windows: Sequence[Window], progress: Progress | None
+                     ) -> Callable[[Window], None]:
+    """Called as each window is written: reports the fraction of pixels done."""
+    total = sum(int(w.width) * int(w.height) for w in windows) or 1
+    done = 0
+
+    def report(window: Window) -> None:
+        nonlocal done
+        done += int(window.width) * int(window.height)
+        if progress is not None:
+            progress(min(1.0, done / total))
+    return report
 
 
 # -- rasterio destinations ---------------------------------------------------------------------

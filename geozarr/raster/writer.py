@@ -25,7 +25,9 @@ there, ``overwrite=True`` removes the old content first.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +45,8 @@ from geozarr.errors import DimensionError, InvalidKeyError, MetadataError, \
 from geozarr.geo import encode
 from geozarr.raster.progress import Progress
 from geozarr.raster.staging import open_stage
-from geozarr.storage import MemoryStore, validate_node_name
+from geozarr.storage import DirectoryStore, MemoryStore, validate_node_name
+from geozarr.storage.local import TEMP_MARK
 
 #: The chunk shape (rows, columns) used when none is given: GDAL's and most viewers' tile.
 DEFAULT_CHUNKS = (512, 512)
@@ -267,6 +270,45 @@ def _plan(spec: RasterSpec) -> tuple[_Planned, list[_Planned]]:
 
 
 # -- the writer ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BlockWriter:
+    """Writes blocks into the data array of a raster being built: the part of a
+    :class:`ZarrRasterWriter` that a dask worker needs. It pickles as the spec and the
+    array (the array as its store's location), so a worker process writes straight into
+    the unfinished output; blocks aligned to :attr:`RasterSpec.write_unit` never share a
+    stored object, so any number of them may be written at once."""
+
+    spec: RasterSpec
+    array: Array
+
+    def write(self, window: Window, block: np.ndarray) -> None:
+        """Write ``block`` (``(count, rows, cols)``, or ``(rows, cols)`` for one band) at the
+        integer ``window`` of the raster.
+
+        Raises
+        ------
+        ValueShapeError
+            ``block`` does not fill ``window``, or ``window`` is outside the raster.
+        """
+        spec = self.spec
+        row, col = int(window.row_off), int(window.col_off)
+        rows, cols = int(window.height), int(window.width)
+        values = np.asarray(block)
+        if values.ndim == 2:
+            values = values[np.newaxis]
+        if values.shape != (spec.count, rows, cols):
+            raise ValueShapeError(f"{spec.name}: a block of shape {np.shape(block)} does not "
+                                  f"fill window {window} of {spec.count} band(s)")
+        if row < 0 or col < 0 or row + rows > spec.height or col + cols > spec.width:
+            raise ValueShapeError(f"{spec.name}: window {window} is outside the raster "
+                                  f"({spec.height} x {spec.width})")
+        if spec.count > 1:
+            self.array.write((slice(None), slice(row, row + rows), slice(col, col + cols)),
+                             values)
+        else:
+            self.array.write((slice(row, row + rows), slice(col, col + cols)), values[0])
+
+
 class ZarrRasterWriter:
     """Writes one raster as a GeoZarr hierarchy, block by block, and commits it whole.
 
@@ -295,8 +337,8 @@ class ZarrRasterWriter:
         # here, on a scratch store, before the destination is touched.
         Array(MemoryStore(), plan.path, plan.metadata, plan.attributes, read_only=False)
         self._stage = open_stage(destination, overwrite=overwrite)
-        self._data = Array(self._stage.store, plan.path, plan.metadata, plan.attributes,
-                           read_only=False)
+        self._blocks = BlockWriter(spec, Array(self._stage.store, plan.path, plan.metadata,
+                                               plan.attributes, read_only=False))
         self._done = False
 
     @property
@@ -308,26 +350,31 @@ class ZarrRasterWriter:
         """Where the output will be once committed."""
         return self._stage.target
 
+    @property
+    def blocks(self) -> BlockWriter:
+        """The block writer of the data array, to hand to other processes."""
+        return self._blocks
+
     def write(self, window: Window, block: np.ndarray) -> None:
         """Write ``block`` (``(count, rows, cols)``, or ``(rows, cols)`` for one band) at the
-        integer ``window`` of the raster."""
-        spec = self._spec
-        row, col = int(window.row_off), int(window.col_off)
-        rows, cols = int(window.height), int(window.width)
-        values = np.asarray(block)
-        if values.ndim == 2:
-            values = values[np.newaxis]
-        if values.shape != (spec.count, rows, cols):
-            raise ValueShapeError(f"{spec.name}: a block of shape {np.shape(block)} does not "
-                                  f"fill window {window} of {spec.count} band(s)")
-        if row < 0 or col < 0 or row + rows > spec.height or col + cols > spec.width:
-            raise ValueShapeError(f"{spec.name}: window {window} is outside the raster "
-                                  f"({spec.height} x {spec.width})")
-        if spec.count > 1:
-            self._data.write((slice(None), slice(row, row + rows), slice(col, col + cols)),
-                             values)
-        else:
-            self._data.write((slice(row, row + rows), slice(col, col + cols)), values[0])
+        integer ``window`` of the raster (see :meth:`BlockWriter.write`)."""
+        self._blocks.write(window, block)
+
+    def drop_unfinished_writes(self) -> None:
+        """Delete the temporary files of chunk writes that never finished in a local output.
+
+        A process killed while writing a chunk (a lost dask worker) leaves one; the chunk
+        itself is written again, whole, by the retried task. Call this once every block is
+        written, before the output is committed.
+        """
+        store = self._stage.store
+        if not isinstance(store, DirectoryStore):
+            return  # other stores write each value in one step, leaving nothing behind
+        for folder, _, files in os.walk(store.root):
+            for name in files:
+                if name.startswith(".") and TEMP_MARK in name:
+                    with suppress(FileNotFoundError):  # a late writer renamed it after all
+                        os.remove(os.path.join(folder, name))
 
     def commit(self) -> None:
         """Write the coordinates and the metadata (the data array's, then the root group's

@@ -27,7 +27,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
-from geozarr.storage.base import ByteRange, Store
+from geozarr.storage.base import ByteRange, ReopenSpec, Store
 
 #: The names of the metadata documents of Zarr v2 and v3.
 METADATA_NAMES = frozenset({"zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"})
@@ -66,6 +66,10 @@ class CachingStore(Store):
 
     def __repr__(self) -> str:
         return repr(self.inner)
+
+    def reopen_spec(self) -> ReopenSpec:
+        """Pickled as the store it wraps (reopened by its own spec), with an empty cache."""
+        return ReopenSpec(CachingStore, (self.inner,), {"max_entries": self._max_entries})
 
     # -- reading ------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from geozarr.errors import ReadOnlyError, StoreError
-from geozarr.storage.base import ByteRange, Store
+from geozarr.storage.base import ByteRange, ReopenSpec, Store
 from geozarr.storage.keys import validate_key, validate_prefix
 from geozarr.storage.urls import HTTPBase, redact
 
@@ -102,6 +102,10 @@ class HTTPStore(Store):
                  concurrency: int = 16, headers: Mapping[str, str] | None = None,
                  verify: bool | str = True) -> None:
         super().__init__(read_only=True)
+        self._reopen = ReopenSpec(HTTPStore, (url,), {
+            "timeout": timeout, "connect_timeout": connect_timeout, "retries": retries,
+            "backoff": backoff, "max_backoff": max_backoff, "concurrency": concurrency,
+            "headers": dict(headers or {}), "verify": verify})
         if urllib3 is None:
             raise StoreError(f"reading {redact(url)} needs urllib3: pip install 'urllib3>=2'")
         self._location = HTTPBase.parse(url)
@@ -138,6 +142,10 @@ class HTTPStore(Store):
 
     def __repr__(self) -> str:
         return f"HTTPStore({self.url!r})"
+
+    def reopen_spec(self) -> ReopenSpec:
+        """Pickled as its URL and settings (no connection pool crosses a pickle)."""
+        return self._reopen
 
     # -- reading ------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:

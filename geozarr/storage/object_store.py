@@ -28,7 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from geozarr.errors import StoreError
-from geozarr.storage.base import ByteRange, Store
+from geozarr.storage.base import ByteRange, ReopenSpec, Store
 from geozarr.storage.keys import validate_key, validate_prefix
 from geozarr.storage.urls import redact
 
@@ -76,6 +76,8 @@ class ObjectStore(Store):
     def __init__(self, url: str, *, read_only: bool = False,
                  storage_options: Mapping[str, Any] | None = None) -> None:
         super().__init__(read_only=read_only)
+        self._reopen = ReopenSpec(ObjectStore, (url,), {
+            "read_only": read_only, "storage_options": dict(storage_options or {})})
         self._url = url.rstrip("/")
         options = dict(storage_options or {})
         self.concurrency = _positive_int(options.pop("concurrency", 16), "concurrency", url)
@@ -97,6 +99,11 @@ class ObjectStore(Store):
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.url!r})"
+
+    def reopen_spec(self) -> ReopenSpec:
+        """Pickled as its URL and options: a worker builds its own client (credentials from
+        the options or its own environment); no connection crosses a pickle."""
+        return self._reopen
 
     # -- reading ------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:

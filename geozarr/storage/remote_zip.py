@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from geozarr.errors import InvalidKeyError, NodeNotFoundError, ReadOnlyError, StoreError
-from geozarr.storage.base import ByteRange, Store
+from geozarr.storage.base import ByteRange, ReopenSpec, Store
 from geozarr.storage.keys import validate_key, validate_prefix
 
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, (skipped), name length, extra length
@@ -73,6 +73,10 @@ class RemoteZipStore(Store):
 
     def __repr__(self) -> str:
         return f"RemoteZipStore({self._source!r}, {self._key!r})"
+
+    def reopen_spec(self) -> ReopenSpec:
+        """Pickled as the store holding the archive and the archive's key."""
+        return ReopenSpec(RemoteZipStore, (self._source, self._key))
 
     def _read_directory(self) -> dict[str, zipfile.ZipInfo]:
         size = self._source.size(self._key)

@@ -19,7 +19,6 @@ import os
 import secrets
 import struct
 import threading
-import time
 import weakref
 import zipfile
 import zlib
@@ -59,6 +58,10 @@ def _release(archive: zipfile.ZipFile, file: IO[bytes], temp: str | None) -> Non
                 pass
 
 
+#: Every member's timestamp: the zip epoch, so that the same content always makes the same
+#: archive, byte for byte (a distributed write equals a local one; builds are reproducible).
+_REPRODUCIBLE_TIME = (1980, 1, 1, 0, 0, 0)
+
 class ZipStore(Store):
     """Bytes by key in a zip archive.
 
@@ -92,7 +95,6 @@ class ZipStore(Store):
         self._closed = False
         self._members: dict[str, zipfile.ZipInfo] = {}
         self._data_starts: dict[str, int] = {}
-        self._date_time = time.localtime()[:6]
         if mode == "r":
             self._file, self._zip = self._open_for_reading()
             self._temp: str | None = None
@@ -246,7 +248,7 @@ class ZipStore(Store):
             self._check_open(key)
             if key in self._members:
                 raise StoreError(f"zip stores are write-once: {key!r} is already in {self._path}")
-            info = zipfile.ZipInfo(key, date_time=self._date_time)
+            info = zipfile.ZipInfo(key, date_time=_REPRODUCIBLE_TIME)
             info.external_attr = 0o644 << 16
             try:
                 self._zip.writestr(info, data)
