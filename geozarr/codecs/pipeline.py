@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -67,13 +67,14 @@ class ChunkPipeline(ABC):
         """Decode ``data`` and copy ``chunk[selection]`` into ``out``."""
         out[...] = self.decode(data, key=key, transient=True)[selection]
 
-    #: Whether :meth:`read_region` can read part of a stored chunk (sharding) by byte ranges.
+    #: Whether :meth:`fetch_region` can read part of a stored chunk (sharding) by byte ranges.
     supports_partial_read: bool = False
 
-    def read_region(self, store: Store, key: str, selection: tuple[slice, ...],
-                    out: np.ndarray) -> None:
-        """Read ``chunk[selection]`` of the chunk at ``key`` into ``out``, fetching only the
-        byte ranges needed. Only pipelines with ``supports_partial_read`` implement it."""
+    def fetch_region(self, store: Store, key: str, selection: tuple[slice, ...],
+                     out: np.ndarray) -> list[Callable[[], None]]:
+        """Fetch the byte ranges ``chunk[selection]`` needs from the chunk at ``key``; return
+        the decoding tasks that fill ``out`` (to run in any order, on any thread). Only
+        pipelines with ``supports_partial_read`` implement it."""
         raise NotImplementedError(f"{type(self).__name__} cannot read part of a chunk")
 
 
@@ -128,7 +129,7 @@ class V3ChunkPipeline(ChunkPipeline):
         # Scratch decoding is exact only when the first bytes->bytes codec yields raw elements.
         # Partial reads need the array->bytes codec to see the stored bytes as they are.
         self.supports_partial_read = (not self.array_array and not self.bytes_bytes
-                                      and hasattr(array_bytes, "read_region"))
+                                      and hasattr(array_bytes, "fetch_region"))
         self._scratch_nbytes = (current.nbytes if isinstance(array_bytes, BytesCodec)
                                 and self.bytes_bytes and current.dtype.kind not in "OT"
                                 else None)
@@ -166,9 +167,9 @@ class V3ChunkPipeline(ChunkPipeline):
         else:
             super().decode_region(data, selection, out, key=key)
 
-    def read_region(self, store: Store, key: str, selection: tuple[slice, ...],
-                    out: np.ndarray) -> None:
-        self.array_bytes.read_region(store, key, self.spec, selection, out)
+    def fetch_region(self, store: Store, key: str, selection: tuple[slice, ...],
+                     out: np.ndarray) -> list[Callable[[], None]]:
+        return self.array_bytes.fetch_region(store, key, self.spec, selection, out)
 
 
 class V2ChunkPipeline(ChunkPipeline):

@@ -9,7 +9,8 @@ ranges coalesced into one request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,13 @@ from geozarr.errors import ChunkDecodeError, UnsupportedCodecError
 from geozarr.storage.base import ByteRange, Store
 
 EMPTY = np.uint64(2**64 - 1)
+
+
+def _decode_inner(pipeline: V3ChunkPipeline, data: memoryview, projection: Any,
+                  out: np.ndarray, key: str) -> None:
+    """Decode one inner chunk and copy the part a read needs into ``out``."""
+    chunk = pipeline.decode(data, key=key, transient=True)
+    out[projection.out_selection] = chunk[projection.chunk_selection]
 
 
 def _fill_chunk(shape: tuple[int, ...], spec: ChunkSpec) -> np.ndarray:
@@ -165,15 +173,18 @@ class ShardingCodec(ArrayBytesCodec):
                                         transient=True)
             target[...] = chunk[projection.chunk_selection]
 
-    def read_region(self, store: Store, key: str, spec: ChunkSpec,
-                    selection: tuple[slice, ...], out: np.ndarray) -> None:
-        """Read ``shard[selection]`` from the store: the index, then only the inner chunks
-        needed, adjacent ones in one request."""
+    def fetch_region(self, store: Store, key: str, spec: ChunkSpec,
+                     selection: tuple[slice, ...], out: np.ndarray
+                     ) -> list[Callable[[], None]]:
+        """Fetch what ``shard[selection]`` needs: the index, then only the inner chunks it
+        touches, adjacent ones in one request. Absent inner chunks are filled at once; the
+        returned tasks each decode one inner chunk into ``out``, so that the caller can run
+        them in parallel (a window inside one shard still uses every core)."""
         layout = self.layout(spec, key)
         fetched = store.get_ranges(key, [self._index_range(layout)])
         if fetched is None:
             out[...] = spec.fill_value
-            return
+            return []
         index = self._decode_index(fetched[0], layout, None, key)
         wanted: list[tuple[int, int, Any]] = []
         for projection in BasicIndexer(selection, spec.shape, layout.inner_spec.shape):
@@ -183,7 +194,7 @@ class ShardingCodec(ArrayBytesCodec):
             else:
                 wanted.append((int(offset), int(nbytes), projection))
         if not wanted:
-            return
+            return []
         wanted.sort(key=lambda item: item[0])
         runs: list[list[tuple[int, int, Any]]] = [[wanted[0]]]
         for item in wanted[1:]:
@@ -196,6 +207,7 @@ class ShardingCodec(ArrayBytesCodec):
         blobs = store.get_ranges(key, ranges)
         if blobs is None:
             raise ChunkDecodeError(f"{key}: shard disappeared while it was being read")
+        tasks: list[Callable[[], None]] = []
         for run, blob, requested in zip(runs, blobs, ranges):
             if len(blob) != requested.length:
                 raise ChunkDecodeError(
@@ -204,9 +216,10 @@ class ShardingCodec(ArrayBytesCodec):
             view = memoryview(blob)
             for offset, nbytes, projection in run:
                 start = offset - run[0][0]
-                chunk = layout.inner.decode(view[start:start + nbytes], transient=True,
-                                            key=f"{key} (inner chunk {projection.coords})")
-                out[projection.out_selection] = chunk[projection.chunk_selection]
+                tasks.append(partial(_decode_inner, layout.inner,
+                                     view[start:start + nbytes], projection, out,
+                                     f"{key} (inner chunk {projection.coords})"))
+        return tasks
 
     # -- encoding -----------------------------------------------------------------------
     def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:

@@ -10,6 +10,7 @@ stored with one atomic ``set``, so a failed write leaves each chunk old or new, 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -215,8 +216,12 @@ class Array:
             result = out
         target = indexer.expand(result)
         projections = list(indexer)
-        run_all(lambda projection: self._read_chunk(projection, target), projections,
-                threads=self._store.concurrency)
+        pending = run_all(lambda projection: self._read_chunk(projection, target), projections,
+                          threads=self._store.concurrency)
+        # Partial shard reads fetch first, then decode their inner chunks on every core.
+        decodes = [task for tasks in pending for task in tasks]
+        if decodes:
+            run_all(_call, decodes)
         if out is None and result.ndim == 0:
             return result[()]
         return result
@@ -230,18 +235,21 @@ class Array:
         if not out.flags.c_contiguous or not out.flags.writeable:
             raise ValueShapeError("out must be a writeable C-contiguous array")
 
-    def _read_chunk(self, projection: ChunkProjection, target: np.ndarray) -> None:
+    def _read_chunk(self, projection: ChunkProjection, target: np.ndarray
+                    ) -> list[Callable[[], None]]:
+        """Read one stored object's part of a selection into ``target``; a partial shard read
+        returns its inner-chunk decodes instead of running them."""
         key = self._chunk_prefix + self._metadata.chunk_key(projection.coords)
         view = target[projection.out_selection + (Ellipsis,)]
         pipeline = self._pipeline
         if pipeline.supports_partial_read and not projection.complete:
-            pipeline.read_region(self._store, key, projection.chunk_selection, view)
-            return
+            return pipeline.fetch_region(self._store, key, projection.chunk_selection, view)
         data = self._store.get(key)
         if data is None:
             view[...] = self._spec.fill_value
         else:
             pipeline.decode_region(data, projection.chunk_selection, view, key=key)
+        return []
 
     # -- writing --------------------------------------------------------------------------
     def __setitem__(self, selection: Any, value: Any) -> None:
@@ -298,3 +306,7 @@ class Array:
             self._metadata = updated
         else:
             self._store.set(join_key(self._path, ".zattrs"), dump_json_document(values))
+
+
+def _call(task: Callable[[], None]) -> None:
+    task()
