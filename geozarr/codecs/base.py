@@ -101,8 +101,8 @@ class ArrayBytesCodec(Codec):
     """Serialises an array to bytes (``bytes``, ``sharding_indexed``)."""
 
     @abstractmethod
-    def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:
-        """Serialise ``array`` (of ``spec``)."""
+    def encode(self, array: np.ndarray, spec: ChunkSpec) -> Buffer:
+        """Serialise ``array`` (of ``spec``) to bytes or a bytes-like view."""
 
     @abstractmethod
     def decode(self, data: Buffer, spec: ChunkSpec, *, key: str) -> np.ndarray:

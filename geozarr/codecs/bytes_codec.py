@@ -60,9 +60,10 @@ class BytesCodec(ArrayBytesCodec):
             self._layouts[dtype] = layout
         return layout
 
-    def encode(self, array: np.ndarray, spec: ChunkSpec) -> bytes:
+    def encode(self, array: np.ndarray, spec: ChunkSpec) -> Buffer:
         stored, _native = self._layout(spec.dtype)
-        return np.asarray(array).astype(stored, copy=False).tobytes(order="C")
+        # A view of the (C-contiguous) values: the compressor reads it without a copy.
+        return memoryview(np.ascontiguousarray(array, dtype=stored)).cast("B")
 
     def decode(self, data: Buffer, spec: ChunkSpec, *, key: str) -> np.ndarray:
         stored, native = self._layout(spec.dtype)
