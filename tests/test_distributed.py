@@ -233,8 +233,8 @@ def test_pyramid_survives_a_killed_worker(client: Client, utm: Path, tmp_path: P
 
 def test_writes_cut_short_by_a_dead_worker_leave_nothing(tmp_path: Path) -> None:
     """A worker killed inside a chunk write leaves that write's temporary file in the staged
-    output; the client deletes such files before it commits (the chunk itself is written
-    again by the retried task)."""
+    output; the commit deletes such files before the output moves into place (the chunk
+    itself is written again by the retried task)."""
     spec = raster_spec(height=64, width=64, count=1, dtype="uint8", chunks=(32, 32))
     target = tmp_path / "out.zarr"
     with ZarrRasterWriter(target, spec) as writer:
@@ -242,8 +242,8 @@ def test_writes_cut_short_by_a_dead_worker_leave_nothing(tmp_path: Path) -> None
         staged = next(path for path in tmp_path.iterdir() if PARTIAL_MARK in path.name)
         leftover = staged / "data" / "c" / "0" / f".1{TEMP_MARK}0123456789abcdef"
         leftover.write_bytes(b"half a chunk")
-        writer.drop_unfinished_writes()
-        assert not leftover.exists()
+    assert not leftover.exists()
+    assert not (target / "data" / "c" / "0" / leftover.name).exists()
     assert sorted(stored_files(target)) == sorted(
         ["zarr.json", "data/zarr.json", "data/c/0/0", "data/c/0/1", "data/c/1/0", "data/c/1/1"])
 

@@ -1,17 +1,17 @@
 """What several subcommands share: option values parsed by click (integer lists, zoom
 ranges, byte sizes, compressors, value pairs; each parser says what it expected when it
-fails), and whether a path argument names a Zarr or a file for rasterio."""
+fails), and the options of the commands that colour a raster."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
-_ZARR_SUFFIXES = (".zarr", ".zarr.zip", ".zip")
+from geozarr.render import COLORMAPS
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -151,12 +151,29 @@ class Compressor(click.ParamType):
             self.fail(f"expected an integer level, got {text!r}", param, ctx)
 
 
-def is_zarr_source(target: str) -> bool:
-    """Whether ``target`` is read by geozarr (a ``ZARR:`` connection string, a ``.zarr`` or
-    ``.zip`` path, a folder holding Zarr metadata) rather than by rasterio."""
-    from geozarr.raster.connection import is_connection_string
-    from geozarr.raster.staging import holds_zarr
+Command = TypeVar("Command", bound=Callable[..., Any])
 
-    lower = target.lower().rstrip("/\\")
-    return (is_connection_string(target) or lower.endswith(_ZARR_SUFFIXES)
-            or (os.path.isdir(target) and holds_zarr(target)))
+
+def colour_options(rescale_default: str) -> Callable[[Command], Command]:
+    """The ``-b/--bands``, ``--colormap`` and ``--rescale`` options of every command that
+    colours a raster (``serve``, ``tiles``, ``preview``), so that they read alike.
+
+    ``rescale_default`` says, in the help of ``--rescale``, what spans the colours when the
+    option is not given.
+    """
+    options = (
+        click.option("-b", "--bands", type=IntList(),
+                     help="One band (colour-mapped) or three (red, green, blue), 1-based "
+                          "[default: 1,2,3 for uint8 with three bands or more, else 1]."),
+        click.option("--colormap", type=click.Choice(list(COLORMAPS)), default="viridis",
+                     show_default=True, help="Colours of a single band."),
+        click.option("--rescale", type=FloatPair(),
+                     help=f"The value range LOW,HIGH spanning the colours "
+                          f"[default: {rescale_default}]."),
+    )
+
+    def decorate(command: Command) -> Command:
+        for option in reversed(options):  # click lists options in decorator order
+            command = option(command)
+        return command
+    return decorate

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from geozarr.cli.options import FloatPair, IntList, is_zarr_source
+from geozarr.cli.options import FloatPair, colour_options
 
 
 @click.command()
@@ -19,15 +19,9 @@ from geozarr.cli.options import FloatPair, IntList, is_zarr_source
               help="The picture to write: .png, or .webp (lossless).")
 @click.option("--size", type=click.IntRange(min=1), default=1024, show_default=True,
               help="Pixels along the longer side (never more than the raster has).")
-@click.option("-b", "--bands", type=IntList(),
-              help="One band (colour-mapped) or three (red, green, blue), 1-based "
-                   "[default: 1,2,3 for uint8 with three bands or more, else 1].")
-@click.option("--colormap", type=click.Choice(["viridis", "magma", "grey"]),
-              default="viridis", show_default=True, help="Colours of a single band.")
+@colour_options("the --percentiles of the valid values")
 @click.option("--percentiles", type=FloatPair(), default="2,98", show_default=True,
               help="The stretch: these percentiles of the valid values span the colours.")
-@click.option("--rescale", type=FloatPair(),
-              help="The value range LOW,HIGH spanning the colours, instead of percentiles.")
 def preview(target: str, output: str, size: int, bands: tuple[int, ...] | None,
             colormap: str, percentiles: tuple[float, float],
             rescale: tuple[float, float] | None) -> None:
@@ -67,6 +61,8 @@ def preview(target: str, output: str, size: int, bands: tuple[int, ...] | None,
 def _open(target: str, size: int) -> Iterator[Any]:
     """The raster to read: a geozarr reader (a pyramid's level nearest ``size``) or a
     rasterio dataset."""
+    from geozarr.raster.translate import is_zarr_source
+
     if not is_zarr_source(target):
         import rasterio
         from rasterio.errors import RasterioError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from geozarr.cli.options import FloatPair, IntList
+from geozarr.cli.options import colour_options
 
 
 @click.command()
@@ -14,14 +14,7 @@ from geozarr.cli.options import FloatPair, IntList
               help="The address to listen on (0.0.0.0 shares the map with the network).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="The port (0 picks a free one).")
-@click.option("-b", "--bands", type=IntList(),
-              help="One band (colour-mapped) or three (RGB), 1-based [default: 1,2,3 for "
-                   "uint8 with three bands or more, else 1].")
-@click.option("--colormap", type=click.Choice(["viridis", "magma", "grey"]),
-              default="viridis", show_default=True, help="Colours of a single band.")
-@click.option("--rescale", type=FloatPair(),
-              help="The value range LOW,HIGH spanning the colours [default: the 2nd to 98th "
-                   "percentile of the coarsest level].")
+@colour_options("the 2nd to 98th percentile of the coarsest level")
 @click.option("--open", "open_browser", is_flag=True, help="Open the map in a web browser.")
 @click.option("--access-log", is_flag=True, help="Print a line per request on stderr.")
 def serve(pyramid: str, host: str, port: int, bands: tuple[int, ...] | None, colormap: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geozarr.cli.options import FloatPair, IntList, ZoomRange
+from geozarr.cli.options import ZoomRange, colour_options
 
 
 @click.command()
@@ -14,15 +14,8 @@ from geozarr.cli.options import FloatPair, IntList, ZoomRange
               show_default=True, help="Tile image format (WebP is lossless).")
 @click.option("--zoom", type=ZoomRange(),
               help="Only these zoom levels, MIN-MAX or one zoom [default: every level].")
-@click.option("-b", "--bands", type=IntList(),
-              help="One band (colour-mapped) or three (red, green, blue), 1-based "
-                   "[default: 1,2,3 for uint8 with three bands or more, else 1].")
-@click.option("--colormap", type=click.Choice(["viridis", "magma", "grey"]),
-              default="viridis", show_default=True, help="Colours of a single band.")
-@click.option("--rescale", type=FloatPair(),
-              help="The value range LOW,HIGH spanning the colours [default: the 2nd to 98th "
-                   "percentile of the coarsest level, as `geozarr serve`; none for uint8 "
-                   "RGB].")
+@colour_options("the 2nd to 98th percentile of the coarsest level, as `geozarr serve`; "
+                "none for uint8 RGB")
 @click.option("--scheme", type=click.Choice(["xyz", "tms"]), default="xyz",
               show_default=True, help="Row numbering: xyz counts from the top (web maps), "
                                       "tms from the bottom.")

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from geozarr.cli.options import ByteSize, Compressor, IntList, is_zarr_source
+from geozarr.cli.options import ByteSize, Compressor, IntList
 
 
 @click.command()
@@ -76,6 +76,8 @@ def _creation_options(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def _band_subset(source: str, bands: tuple[int, ...]) -> str:
     """GDAL's ``vrt://`` connection for ``bands`` of a rasterio source (GDAL >= 3.7)."""
+    from geozarr.raster.translate import is_zarr_source
+
     if is_zarr_source(source):
         raise click.BadParameter(
             "a Zarr source's bands are chosen with a connection string, "

@@ -9,7 +9,6 @@ stored with one atomic ``set``, so a failed write leaves each chunk old or new, 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -19,11 +18,10 @@ import numpy as np
 from geozarr.codecs.base import ChunkSpec
 from geozarr.codecs.pipeline import ChunkPipeline, V2ChunkPipeline, V3ChunkPipeline
 from geozarr.codecs.sharding import ShardingCodec
-from geozarr.core.attributes import Attributes
 from geozarr.core.executor import run_all
-from geozarr.errors import ArrayIndexError, ReadOnlyError, ValueShapeError
+from geozarr.core.node import Node
+from geozarr.errors import ValueShapeError
 from geozarr.indexing import BasicIndexer, ChunkProjection
-from geozarr.metadata.jsondoc import dump_json_document
 from geozarr.metadata.v2 import ArrayMetadataV2
 from geozarr.metadata.v3 import ArrayMetadataV3
 from geozarr.storage.base import Store
@@ -39,20 +37,19 @@ def _default_fill(dtype: np.dtype) -> Any:
     return np.zeros((), dtype=dtype)[()]
 
 
-class Array:
+class Array(Node):
     """A Zarr v2 or v3 array in a store.
 
     Open one with :func:`geozarr.open_array` or from a :class:`geozarr.Group`; create one with
     :func:`geozarr.create_array`. Index it like a numpy array (``a[0, 100:612, ::2]``).
     """
 
+    _kind = "array"
+    _metadata: ArrayMetadata
+
     def __init__(self, store: Store, path: str, metadata: ArrayMetadata,
                  attributes: dict[str, Any], *, read_only: bool):
-        self._store = store
-        self._path = path
-        self._metadata = metadata
-        self._read_only = read_only
-        self._attrs = Attributes(attributes, self._write_attributes)
+        super().__init__(store, path, metadata, attributes, read_only=read_only)
         self._metadata_key = join_key(path, "zarr.json" if metadata.zarr_format == 3
                                       else ".zarray")
         fill = metadata.fill_value if metadata.fill_value is not None \
@@ -70,29 +67,9 @@ class Array:
 
     # -- description ----------------------------------------------------------------------
     @property
-    def store(self) -> Store:
-        """The store holding the array."""
-        return self._store
-
-    @property
-    def path(self) -> str:
-        """The array's path inside the store ("" for a root array)."""
-        return self._path
-
-    @property
-    def name(self) -> str:
-        """The last component of :attr:`path` ("" for a root array)."""
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
     def metadata(self) -> ArrayMetadata:
         """The parsed metadata document."""
         return self._metadata
-
-    @property
-    def zarr_format(self) -> int:
-        """2 or 3."""
-        return self._metadata.zarr_format
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -166,15 +143,6 @@ class Array:
         if isinstance(names, list) and len(names) == self.ndim:
             return tuple(names)
         return None
-
-    @property
-    def attrs(self) -> Attributes:
-        """User attributes; changes are written to the store at once."""
-        return self._attrs
-
-    @property
-    def read_only(self) -> bool:
-        return self._read_only
 
     def __len__(self) -> int:
         if not self.shape:
@@ -292,20 +260,6 @@ class Array:
             self._store.delete(key)
         else:
             self._store.set(key, self._pipeline.encode(chunk, key=key))
-
-    def _check_writable(self) -> None:
-        if self._read_only:
-            raise ReadOnlyError(f"array {self._path or '/'!r} is open read-only")
-
-    def _write_attributes(self, values: dict[str, Any]) -> None:
-        self._check_writable()
-        meta = self._metadata
-        if isinstance(meta, ArrayMetadataV3):
-            updated = dataclasses.replace(meta, attributes=values)
-            self._store.set(self._metadata_key, dump_json_document(updated.to_json()))
-            self._metadata = updated
-        else:
-            self._store.set(join_key(self._path, ".zattrs"), dump_json_document(values))
 
 
 def _call(task: Callable[[], None]) -> None:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 from geozarr.core.array import Array
-from geozarr.core.attributes import Attributes
 from geozarr.core.creation import create_array, create_group_node, normalise_path
-from geozarr.core.nodes import V2_ATTRS, V3_NODE, MetadataSource, NodeInfo
-from geozarr.errors import NodeNotFoundError, ReadOnlyError
-from geozarr.metadata.jsondoc import dump_json_document
-from geozarr.metadata.v3 import GroupMetadataV3
-from geozarr.storage.base import Store
+from geozarr.core.node import Node
+from geozarr.core.nodes import MetadataSource, NodeInfo
+from geozarr.errors import NodeNotFoundError
 from geozarr.storage.keys import join_key
 
 
@@ -27,50 +23,24 @@ def node_from_info(source: MetadataSource, info: NodeInfo, *, read_only: bool
     return Group(source, info, read_only=read_only)
 
 
-class Group:
+class Group(Node):
     """A Zarr v2 or v3 group: ``group["name"]``, ``list(group)``, ``group.attrs``.
 
     Open one with :func:`geozarr.open_group`. Children are read through the group's
     metadata source: consolidated metadata when the group was opened through it.
     """
 
+    _kind = "group"
+
     def __init__(self, source: MetadataSource, info: NodeInfo, *, read_only: bool):
+        super().__init__(source.store, info.path, info.metadata, info.attributes,
+                         read_only=read_only)
         self._source = source
-        self._path = info.path
-        self._metadata = info.metadata
-        self._read_only = read_only
-        self._attrs = Attributes(info.attributes, self._write_attributes)
-
-    @property
-    def store(self) -> Store:
-        return self._source.store
-
-    @property
-    def path(self) -> str:
-        """The group's path inside the store ("" for the root)."""
-        return self._path
-
-    @property
-    def name(self) -> str:
-        return self._path.rsplit("/", 1)[-1]
-
-    @property
-    def zarr_format(self) -> int:
-        return self._metadata.zarr_format
 
     @property
     def metadata(self) -> Any:
         """The parsed group metadata."""
         return self._metadata
-
-    @property
-    def attrs(self) -> Attributes:
-        """User attributes; changes are written to the store at once."""
-        return self._attrs
-
-    @property
-    def read_only(self) -> bool:
-        return self._read_only
 
     def __repr__(self) -> str:
         return f"<geozarr.Group {self._path or '/'} v{self.zarr_format}>"
@@ -158,17 +128,3 @@ class Group:
         self._check_writable()
         keywords.setdefault("zarr_format", self.zarr_format)
         return create_array(self.store, name=self._child_path(name, new=True), **keywords)
-
-    # -- writing --------------------------------------------------------------------------
-    def _check_writable(self) -> None:
-        if self._read_only:
-            raise ReadOnlyError(f"group {self._path or '/'!r} is open read-only")
-
-    def _write_attributes(self, values: dict[str, Any]) -> None:
-        self._check_writable()
-        if isinstance(self._metadata, GroupMetadataV3):
-            updated = dataclasses.replace(self._metadata, attributes=values)
-            self.store.set(join_key(self._path, V3_NODE), dump_json_document(updated.to_json()))
-            self._metadata = updated
-        else:
-            self.store.set(join_key(self._path, V2_ATTRS), dump_json_document(values))

@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import InitVar, dataclass, fields
-from functools import cached_property
+from dataclasses import InitVar, dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from geozarr.errors import ArrayIndexError, MetadataError, MetadataWarning
+from geozarr.errors import MetadataError, MetadataWarning
+from geozarr.metadata.base import ArrayMetadataBase, check_json_object, check_zarr_format
 from geozarr.metadata.dtypes import as_dtype, encode_v2_dtype, parse_v2_dtype
-from geozarr.metadata.fill_values import (
-    encode_v2_fill_value,
-    fill_values_equal,
-    parse_v2_fill_value,
-)
+from geozarr.metadata.fill_values import encode_v2_fill_value, parse_v2_fill_value
 from geozarr.metadata.jsondoc import (
     MAX_CHUNK_BYTES,
     check_chunk_grid,
     check_codec_config,
-    grid_shape,
-    is_json_int,
     json_type,
     parse_int_tuple,
     parse_json_document,
@@ -40,7 +34,7 @@ _REQUIRED = ("shape", "chunks", "dtype", "compressor", "order")
 
 
 @dataclass(frozen=True, eq=False)
-class ArrayMetadataV2:
+class ArrayMetadataV2(ArrayMetadataBase):
     """The contents of a ``.zarray`` document.
 
     Built by :meth:`parse` / :meth:`from_json` from a stored document, or directly by code
@@ -136,9 +130,8 @@ class ArrayMetadataV2:
             and the member); :class:`~geozarr.errors.UnsupportedDataTypeError` for a dtype
             geozarr cannot represent.
         """
-        if not isinstance(doc, dict):
-            raise MetadataError(f"{key}: .zarray must be a JSON object, not {json_type(doc)}")
-        _check_zarr_format(doc, key=key)
+        doc = check_json_object(doc, ".zarray", key=key)
+        check_zarr_format(doc, 2, key=key)
         for member in _REQUIRED:
             if member not in doc:
                 raise MetadataError(f"{key}: required member {member!r} is missing")
@@ -191,28 +184,10 @@ class ArrayMetadataV2:
         ArrayIndexError
             ``coords`` does not have one entry per dimension.
         """
-        if len(coords) != len(self.shape):
-            raise ArrayIndexError(
-                f"chunk coordinates {tuple(coords)} do not match {len(self.shape)} dimensions"
-            )
+        self._check_chunk_coords(coords)
         if not coords:
             return "0"
         return self.dimension_separator.join(map(str, coords))
-
-    @cached_property
-    def chunk_grid_shape(self) -> tuple[int, ...]:
-        """The number of chunks along each dimension, ``ceil(shape / chunks)``."""
-        return grid_shape(self.shape, self.chunks)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(
-            fill_values_equal(self.fill_value, other.fill_value)
-            if f.name == "fill_value"
-            else getattr(self, f.name) == getattr(other, f.name)
-            for f in fields(self)
-        )
 
 
 @dataclass(frozen=True)
@@ -232,9 +207,8 @@ class GroupMetadataV2:
     @classmethod
     def from_json(cls, doc: object, *, key: str) -> GroupMetadataV2:
         """Build from a decoded ``.zgroup`` document; ``zarr_format`` must be 2."""
-        if not isinstance(doc, dict):
-            raise MetadataError(f"{key}: .zgroup must be a JSON object, not {json_type(doc)}")
-        _check_zarr_format(doc, key=key)
+        doc = check_json_object(doc, ".zgroup", key=key)
+        check_zarr_format(doc, 2, key=key)
         return cls()
 
     def to_json(self) -> dict[str, Any]:
@@ -251,11 +225,3 @@ def parse_attributes(raw: bytes, *, key: str) -> dict[str, Any]:
         The bytes are not a UTF-8 JSON object.
     """
     return parse_json_document(raw, key=key)
-
-
-def _check_zarr_format(doc: dict[str, Any], *, key: str) -> None:
-    if "zarr_format" not in doc:
-        raise MetadataError(f"{key}: required member 'zarr_format' is missing")
-    value = doc["zarr_format"]
-    if not is_json_int(value) or value != 2:
-        raise MetadataError(f"{key}: zarr_format must be 2, not {value!r}")

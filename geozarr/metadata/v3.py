@@ -14,25 +14,19 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Mapping
-from dataclasses import InitVar, dataclass, field, fields
-from functools import cached_property
+from dataclasses import InitVar, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from geozarr.errors import ArrayIndexError, MetadataError, MetadataWarning
+from geozarr.errors import MetadataError, MetadataWarning
+from geozarr.metadata.base import ArrayMetadataBase, check_json_object, check_zarr_format
 from geozarr.metadata.dtypes import STRING_DTYPE, as_dtype, encode_v3_data_type, parse_v3_data_type
-from geozarr.metadata.fill_values import (
-    encode_v3_fill_value,
-    fill_values_equal,
-    parse_v3_fill_value,
-)
+from geozarr.metadata.fill_values import encode_v3_fill_value, parse_v3_fill_value
 from geozarr.metadata.jsondoc import (
     MAX_CHUNK_BYTES,
     check_chunk_grid,
     check_node_path,
-    grid_shape,
-    is_json_int,
     json_type,
     parse_int_tuple,
     parse_json_document,
@@ -52,7 +46,7 @@ _DEFAULT_SEPARATORS = {"default": "/", "v2": "."}
 
 
 @dataclass(frozen=True, eq=False)
-class ArrayMetadataV3:
+class ArrayMetadataV3(ArrayMetadataBase):
     """The contents of an array's ``zarr.json`` document.
 
     Built by :meth:`parse` / :meth:`from_json` from a stored document, or directly by code
@@ -159,8 +153,7 @@ class ArrayMetadataV3:
             ``"must_understand": false`` (the message names ``key`` and the member);
             :class:`~geozarr.errors.UnsupportedDataTypeError` for an unknown data type.
         """
-        if not isinstance(doc, dict):
-            raise MetadataError(f"{key}: zarr.json must be a JSON object, not {json_type(doc)}")
+        doc = check_json_object(doc, "zarr.json", key=key)
         _check_node(doc, "array", key=key)
         for member in _REQUIRED:
             if member not in doc:
@@ -236,28 +229,10 @@ class ArrayMetadataV3:
         ArrayIndexError
             ``coords`` does not have one entry per dimension.
         """
-        if len(coords) != len(self.shape):
-            raise ArrayIndexError(
-                f"chunk coordinates {tuple(coords)} do not match {len(self.shape)} dimensions"
-            )
+        self._check_chunk_coords(coords)
         if self.chunk_key_encoding == "v2":
             return self.separator.join(map(str, coords)) if coords else "0"
         return self.separator.join(("c", *map(str, coords)))
-
-    @cached_property
-    def chunk_grid_shape(self) -> tuple[int, ...]:
-        """The number of chunks along each dimension, ``ceil(shape / chunks)``."""
-        return grid_shape(self.shape, self.chunks)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(
-            fill_values_equal(self.fill_value, other.fill_value)
-            if f.name == "fill_value"
-            else getattr(self, f.name) == getattr(other, f.name)
-            for f in fields(self)
-        )
 
 
 @dataclass(frozen=True)
@@ -293,8 +268,7 @@ class GroupMetadataV3:
             consolidated metadata is malformed, or an unknown member does not say
             ``"must_understand": false``.
         """
-        if not isinstance(doc, dict):
-            raise MetadataError(f"{key}: zarr.json must be a JSON object, not {json_type(doc)}")
+        doc = check_json_object(doc, "zarr.json", key=key)
         _check_node(doc, "group", key=key)
         _check_unknown_members(doc, _GROUP_MEMBERS, key=key)
         attributes = doc.get("attributes")
@@ -337,20 +311,12 @@ def parse_v3_node(raw: bytes, *, key: str) -> ArrayMetadataV3 | GroupMetadataV3:
         return ArrayMetadataV3.from_json(doc, key=key)
     if node_type == "group":
         return GroupMetadataV3.from_json(doc, key=key)
-    _check_zarr_format(doc, key=key)
+    check_zarr_format(doc, 3, key=key)
     raise MetadataError(f"{key}: node_type must be 'array' or 'group', not {node_type!r}")
 
 
-def _check_zarr_format(doc: dict[str, Any], *, key: str) -> None:
-    if "zarr_format" not in doc:
-        raise MetadataError(f"{key}: required member 'zarr_format' is missing")
-    value = doc["zarr_format"]
-    if not is_json_int(value) or value != 3:
-        raise MetadataError(f"{key}: zarr_format must be 3, not {value!r}")
-
-
 def _check_node(doc: dict[str, Any], node_type: str, *, key: str) -> None:
-    _check_zarr_format(doc, key=key)
+    check_zarr_format(doc, 3, key=key)
     if doc.get("node_type") != node_type:
         raise MetadataError(f"{key}: node_type must be {node_type!r}, not {doc.get('node_type')!r}")
 

@@ -10,12 +10,15 @@ grid nests in the finer one is a nodata-aware block reduction of it
 Work goes in blocks of tiles (whole shards when sharded, so no stored object is written by
 two threads) to a thread pool: GDAL's warper, numpy and the codecs release the GIL. At most
 ``workers + 1`` blocks are in flight, each sized from ``memory_limit``; tiles holding only
-nodata are never stored. Each block is one call of :func:`run_block` with its level's
-:class:`LevelWork`; given a dask ``client``, :mod:`geozarr.distributed` runs the same calls
-as tasks on the cluster instead, level by level. Each finished block is recorded in the
-staging store, so an interrupted build resumed with ``resume=True`` redoes only unrecorded
-blocks, and since a tile's bytes depend on nothing but the source and the parameters, it
-ends with exactly the bytes a clean build writes.
+nodata are never stored. Each block is one call of
+:func:`~geozarr.pyramid.blocks.run_block` with its level's
+:class:`~geozarr.pyramid.blocks.LevelWork` (:mod:`geozarr.pyramid.blocks` makes blocks; this
+module plans, schedules and commits them); given a dask ``client``,
+:mod:`geozarr.distributed` runs the same calls as tasks on the cluster instead, level by
+level. Each finished block is recorded in the staging store, so an interrupted build resumed
+with ``resume=True`` redoes only unrecorded blocks, and since a tile's bytes depend on
+nothing but the source and the parameters, it ends with exactly the bytes a clean build
+writes.
 """
 
 from __future__ import annotations
@@ -25,34 +28,29 @@ import functools
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyproj
 import rasterio
-from affine import Affine
 from morecantile.models import TileMatrixSet
-from rasterio.crs import CRS
-from rasterio.windows import Window
 
 from geozarr.core.array import Array
 from geozarr.core.creation import DEFAULT, write_array_metadata
 from geozarr.core.hierarchy import consolidate_metadata
-from geozarr.errors import InvalidKeyError, MetadataError, UsageError
+from geozarr.errors import InvalidKeyError, MetadataError
 from geozarr.geo import encode
 from geozarr.metadata.jsondoc import dump_json_document
 from geozarr.metadata.v3 import GroupMetadataV3
+from geozarr.pyramid.blocks import LevelWork, run_block, tiles_read
 from geozarr.pyramid.metadata import DataDescription, LevelDocuments, level_documents, \
     pyramid_attributes
 from geozarr.pyramid.plan import LevelPlan, PyramidPlan, plan_levels
 from geozarr.pyramid.reader import stored_chunks
-from geozarr.pyramid.reduce import KERNEL_RADIUS, canonical_method, context_pad, \
-    reduce_block, valid_mask
+from geozarr.pyramid.reduce import canonical_method
 from geozarr.pyramid.source import SourceInfo, SourceReader, open_source
 from geozarr.pyramid.staging import Block, Stage, open_stage, signature
-from geozarr.pyramid.warp import DECIMATE_ABOVE, SourceGrid, SourcePiece, decimated_window, \
-    decimation, source_pieces, sub_windows, warp_tile, window_transform
+from geozarr.pyramid.warp import DECIMATE_ABOVE, SourceGrid
 from geozarr.raster.writer import RESERVED_NAMES
 from geozarr.storage import Store, validate_node_name
 
@@ -67,7 +65,6 @@ BLOCKS_PER_THREAD = 2
 MIN_SPREAD_SIDE = 2
 
 Progress = Callable[[float], None]
-Reader = Callable[[Window], np.ndarray]
 
 
 def build_pyramid(source: Any, destination: Any, *,
@@ -235,81 +232,7 @@ def _manifest(info: SourceInfo, plan: PyramidPlan, data: DataDescription, method
     }
 
 
-# -- the work ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LevelWork:
-    """Everything a block of one level needs, and nothing that cannot travel.
-
-    The local thread pool and dask workers both make a block with :func:`run_block` from
-    this value; it pickles as plans, parameters and the staging store's location, so a
-    worker process reopens the store (and the source) itself.
-
-    Attributes
-    ----------
-    level
-        The level being built.
-    data
-        What every level's data array shares (type, nodata, bands).
-    target
-        The level's data array in the staging store.
-    crs
-        The TileMatrixSet's CRS.
-    method
-        The warp kernel, or the reduction method of a level reduced from the one below.
-    task_budget
-        Bytes one block may hold.
-    pixel_bytes
-        Bytes of one pixel of what the block reads (over all bands).
-    grid
-        Warped levels: the grid warped from (the source's, or the level below's); None for
-        a level reduced from the one below.
-    finer
-        Levels made from the level below: that level's data array; None for the finest.
-    source
-        The finest level: the source as given to :func:`build_pyramid`, which a worker
-        opens again when it is not handed a reader.
-    """
-
-    level: LevelPlan
-    data: DataDescription
-    target: Array
-    crs: CRS
-    method: str
-    task_budget: int
-    pixel_bytes: int
-    grid: SourceGrid | None
-    finer: Array | None
-    source: Any = None
-
-
-def run_block(work: LevelWork, block: Block, read: Reader | None = None) -> None:
-    """Make and store one block of tiles of ``work``'s level (nothing when it holds only
-    nodata).
-
-    ``read`` reads the source for the finest level (a reader shared by the local threads);
-    without it the source is opened for this block (a dask worker). Other levels read the
-    level below from the staging store.
-
-    Raises
-    ------
-    UsageError
-        ``work`` names neither a grid to warp from nor a level below to reduce.
-    """
-    grid, finer = work.grid, work.finer
-    if grid is None:
-        if finer is None:
-            raise UsageError(f"level {work.level.id}: the work names neither a grid to warp "
-                             f"from nor a level below to reduce")
-        _reduce(work, finer, block)
-    elif finer is not None:
-        _warp(work, grid, block, _level_reader(finer, work.data))
-    elif read is not None:
-        _warp(work, grid, block, read)
-    else:
-        with open_source(work.source) as reader:
-            _warp(work, grid, block, reader.read)
-
-
+# -- scheduling the blocks --------------------------------------------------------------------
 class _Builder:
     """Runs every level's blocks on the pool (or on a dask cluster), finest level first."""
 
@@ -351,9 +274,8 @@ class _Builder:
             if work.grid is None and finer is not None:
                 # blocks over no stored tile of the level below hold only nodata
                 stored = stored_chunks(self.arrays[finer.id])
-                pad = context_pad(self.overview, level.factor or 1)
                 wanted = [block for block in blocks
-                          if _touched(level, finer, pad, block) & stored]
+                          if tiles_read(level, finer, block, self.overview) & stored]
                 self.finished += sum((b[2] - b[0]) * (b[3] - b[1]) for b in blocks) \
                     - sum((b[2] - b[0]) * (b[3] - b[1]) for b in wanted)
                 blocks = wanted
@@ -447,122 +369,6 @@ class _Builder:
             self.progress(min(1.0, self.finished / self.total))
 
 
-def _touched(level: LevelPlan, finer: LevelPlan, pad: int, block: Block
-             ) -> set[tuple[int, int]]:
-    """The tiles (chunks) of the level below that a reduced block reads, with its context."""
-    factor = level.factor or 1
-    off_row, off_col = level.offset or (0, 0)
-    fine_h, fine_w = finer.tile_shape
-    height, width = level.tile_shape
-    r0, c0, r1, c1 = block
-    row0 = off_row + r0 * height * factor - pad
-    col0 = off_col + c0 * width * factor - pad
-    rows = (r1 - r0) * height * factor + 2 * pad
-    cols = (c1 - c0) * width * factor + 2 * pad
-    return {(r, c) for r in range(max(0, row0) // fine_h, max(0, row0 + rows - 1) // fine_h + 1)
-            for c in range(max(0, col0) // fine_w, max(0, col0 + cols - 1) // fine_w + 1)}
-
-
-# -- making one block -------------------------------------------------------------------------
-def _write(work: LevelWork, block: Block, values: np.ndarray) -> None:
-    """Store a block (nothing when it holds only nodata: no tile of it is stored)."""
-    if not valid_mask(values, work.data.nodata).any():
-        return
-    height, width = work.level.tile_shape
-    r0, c0, r1, c1 = block
-    rows = slice(r0 * height, r1 * height)
-    cols = slice(c0 * width, c1 * width)
-    if work.data.count > 1:
-        work.target.write((slice(None), rows, cols), values)
-    else:
-        work.target.write((rows, cols), values[0])
-
-
-def _level_reader(array: Array, data: DataDescription) -> Reader:
-    def read(window: Window) -> np.ndarray:
-        return _read_padded(array, data.count, int(window.row_off), int(window.col_off),
-                            int(window.height), int(window.width), data.nodata)
-    return read
-
-
-def _reduced_read(work: LevelWork, grid: SourceGrid, read: Reader, piece: SourcePiece,
-                  factor: int) -> tuple[np.ndarray, Affine]:
-    """A source piece much finer than its tile, read in parts of at most a quarter of a
-    block's budget and reduced by ``factor`` (with the level's method when it is a window
-    method, else average): memory holds one part and the reduced piece, whatever the
-    source's size."""
-    count, dtype, nodata = work.data.count, work.data.dtype, work.data.nodata
-    window = decimated_window(piece.window, factor, grid.width, grid.height)
-    reducer = work.method if work.method not in KERNEL_RADIUS else "average"
-    side = max(factor, math.isqrt(max(1, work.task_budget // 4 // work.pixel_bytes))
-               // factor * factor)
-    out = np.full((count, -(-int(window.height) // factor),
-                   -(-int(window.width) // factor)), nodata, dtype=dtype)
-    for row, col, part in sub_windows(window, side):
-        values = read(part)
-        _, height, width = values.shape
-        whole = (-(-height // factor) * factor, -(-width // factor) * factor)
-        if whole != (height, width):  # a partial block at the grid's edge
-            padded = np.full((count, *whole), nodata, dtype=values.dtype)
-            padded[:, :height, :width] = values
-            values = padded
-        reduced = reduce_block(values.astype(dtype, copy=False), factor, reducer, nodata)
-        r, c = row // factor, col // factor
-        out[:, r:r + reduced.shape[1], c:c + reduced.shape[2]] = reduced
-    return out, window_transform(grid.transform, window, factor)
-
-
-def _warp(work: LevelWork, grid: SourceGrid, block: Block, read: Reader) -> None:
-    """The finest level, and levels that do not nest: one warp per tile from ``grid``."""
-    level, method = work.level, work.method
-    count, dtype, nodata = work.data.count, work.data.dtype, work.data.nodata
-    height, width = level.tile_shape
-    r0, c0, r1, c1 = block
-    tiles = []
-    for row in range(r0, r1):
-        for col in range(c0, c1):
-            bounds = level.grid.tile_bounds(*level.grid.matrix_tile(level.limits, row, col))
-            pieces = source_pieces(grid, work.crs, bounds, (height, width), method)
-            if pieces:
-                tiles.append((row, col, bounds, pieces))
-    if not tiles:
-        return
-    crops = _Crops(grid, read, [p for *_, pieces in tiles for p in pieces
-                                if decimation(p) == 1])
-    out = np.full((count, (r1 - r0) * height, (c1 - c0) * width), nodata, dtype=dtype)
-    tile = np.empty((count, height, width), dtype=dtype)
-    for row, col, bounds, pieces in tiles:
-        dst_transform = Affine(level.cell_size, 0.0, bounds[0], 0.0, -level.cell_size,
-                               bounds[3])
-        for index, piece in enumerate(pieces):
-            factor = decimation(piece)
-            if factor == 1:
-                crop, crop_transform = crops.get(piece)
-            else:
-                crop, crop_transform = _reduced_read(work, grid, read, piece, factor)
-            warp_tile(crop, crop_transform, grid.crs, tile, dst_transform, work.crs, method,
-                      nodata, first=index == 0)
-        y, x = (row - r0) * height, (col - c0) * width
-        out[:, y:y + height, x:x + width] = tile
-    _write(work, block, out)
-
-
-def _reduce(work: LevelWork, source: Array, block: Block) -> None:
-    """Levels that nest: a block reduction of the level below (``source``)."""
-    level = work.level
-    factor = level.factor or 1
-    off_row, off_col = level.offset or (0, 0)
-    pad = context_pad(work.method, factor)
-    height, width = level.tile_shape
-    r0, c0, r1, c1 = block
-    row0 = off_row + r0 * height * factor - pad
-    col0 = off_col + c0 * width * factor - pad
-    rows = (r1 - r0) * height * factor + 2 * pad
-    cols = (c1 - c0) * width * factor + 2 * pad
-    region = _read_padded(source, work.data.count, row0, col0, rows, cols, work.data.nodata)
-    _write(work, block, reduce_block(region, factor, work.method, work.data.nodata, pad=pad))
-
-
 def _blocks(level: LevelPlan, side: int) -> Iterator[Block]:
     """The level's tiles in blocks of ``side`` x ``side`` (array tile rows and columns,
     end exclusive), row by row."""
@@ -570,53 +376,6 @@ def _blocks(level: LevelPlan, side: int) -> Iterator[Block]:
     for r0 in range(0, rows, side):
         for c0 in range(0, cols, side):
             yield (r0, c0, min(rows, r0 + side), min(cols, c0 + side))
-
-
-def _read_padded(array: Array, count: int, row0: int, col0: int, rows: int, cols: int,
-                 nodata: float | int) -> np.ndarray:
-    """``(count, rows, cols)`` of a level's array from (row0, col0), nodata outside it."""
-    out = np.full((count, rows, cols), nodata, dtype=array.dtype)
-    height, width = array.shape[-2:]
-    r0, c0 = max(0, row0), max(0, col0)
-    r1, c1 = min(height, row0 + rows), min(width, col0 + cols)
-    if r1 <= r0 or c1 <= c0:
-        return out
-    target = out[:, r0 - row0:r1 - row0, c0 - col0:c1 - col0]
-    if count > 1:
-        target[...] = array.read((slice(None), slice(r0, r1), slice(c0, c1)))
-    else:
-        target[0] = array.read((slice(r0, r1), slice(c0, c1)))
-    return out
-
-
-class _Crops:
-    """The source pixels of a block's tiles: one read of the union of their windows when it
-    is compact, else one read per window."""
-
-    def __init__(self, grid: SourceGrid, read: Reader, pieces: list[SourcePiece]):
-        self.grid = grid
-        self.read = read
-        self.union: tuple[Window, np.ndarray] | None = None
-        if not pieces:
-            return
-        c0 = min(int(p.window.col_off) for p in pieces)
-        r0 = min(int(p.window.row_off) for p in pieces)
-        c1 = max(int(p.window.col_off + p.window.width) for p in pieces)
-        r1 = max(int(p.window.row_off + p.window.height) for p in pieces)
-        area = sum(int(p.window.width) * int(p.window.height) for p in pieces)
-        if (c1 - c0) * (r1 - r0) <= 2 * area:
-            window = Window(c0, r0, c1 - c0, r1 - r0)
-            self.union = (window, read(window))
-
-    def get(self, piece: SourcePiece) -> tuple[np.ndarray, Affine]:
-        window = piece.window
-        if self.union is None:
-            return self.read(window), window_transform(self.grid.transform, window)
-        whole, block = self.union
-        r = int(window.row_off - whole.row_off)
-        c = int(window.col_off - whole.col_off)
-        crop = block[:, r:r + int(window.height), c:c + int(window.width)]
-        return crop, window_transform(self.grid.transform, window)
 
 
 # -- metadata, written last -------------------------------------------------------------------

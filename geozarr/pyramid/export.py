@@ -13,7 +13,6 @@ from __future__ import annotations
 import concurrent.futures as futures
 import itertools
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,9 +22,8 @@ import numpy as np
 
 from geozarr.errors import DimensionError, MetadataError, NodeExistsError, StoreError
 from geozarr.pyramid.reader import Pyramid, open_pyramid
-from geozarr.pyramid.staging import move_into_place
 from geozarr.pyramid.tms import MatrixGrid
-from geozarr.raster.staging import PARTIAL_MARK
+from geozarr.raster.staging import move_into_place, partial_sibling
 from geozarr.render import FORMATS, Stretch, choose_bands, colorize_bands, default_stretch, \
     encode_image, lookup_table
 
@@ -114,7 +112,7 @@ def export_tiles(pyramid: Any, directory: str | os.PathLike[str], *, format: str
             y = row if (scheme == "xyz") == grid.top_left else grid.matrix_height - 1 - row
             xyz = row if grid.top_left else grid.matrix_height - 1 - row
             jobs.append((z, col, xyz, y))
-    temp = f"{target}{PARTIAL_MARK}{secrets.token_hex(4)}"
+    temp = partial_sibling(target)
     os.makedirs(temp)
     try:
         written = _run(source, jobs, temp, _Paint(fmt, chosen, stretch, colormap),

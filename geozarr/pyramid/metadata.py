@@ -41,6 +41,7 @@ from geozarr.geo import encode
 from geozarr.geo.conventions import MULTISCALES_UUID
 from geozarr.pyramid.plan import LevelPlan, PyramidPlan
 from geozarr.pyramid.tms import TileLimits, resolve_tms, tms_document
+from geozarr.raster.writer import data_attributes
 
 #: The ``multiscales`` convention, v0.1, as its metadata object in ``zarr_conventions``.
 MULTISCALES_CONVENTION = MappingProxyType({
@@ -137,7 +138,10 @@ def level_documents(level: LevelPlan, data: DataDescription) -> LevelDocuments:
     metadata, attributes = build_array_metadata(
         path=f"{level.id}/{data.name}", shape=shape, dtype=data.dtype, chunks=chunks,
         shards=shards, compressor=data.compressor, fill_value=data.nodata, zarr_format=3,
-        dimension_names=data.dims, attributes=_data_attributes(level, data))
+        dimension_names=data.dims, attributes=data_attributes(
+            crs=data.crs, transform=level.transform, shape=level.shape, dtype=data.dtype,
+            nodata=data.nodata, zarr_format=3, units=data.units, scale=data.scale,
+            offset=data.offset, band_names=data.band_names))
     coordinates = []
     height, width = level.shape
     x_attrs, y_attrs = encode.coordinate_attributes(data.crs)
@@ -167,27 +171,6 @@ def level_documents(level: LevelPlan, data: DataDescription) -> LevelDocuments:
              "spatial:registration": "pixel"}
     return LevelDocuments(level, ArrayDocument(f"{level.id}/{data.name}", metadata, attributes),
                           tuple(coordinates), group)
-
-
-def _data_attributes(level: LevelPlan, data: DataDescription) -> dict[str, Any]:
-    attrs: dict[str, Any] = {
-        "zarr_conventions": encode.conventions_attribute(proj=True, spatial=True),
-        **encode.proj_attributes(data.crs),
-        **encode.spatial_attributes(level.transform, level.shape),
-        "_CRS": encode.gdal_crs_attribute(data.crs),
-        "grid_mapping": encode.GRID_MAPPING,
-        "coordinates": encode.GRID_MAPPING,
-        "_FillValue": encode.fill_value_attribute(data.nodata, data.dtype, 3),
-    }
-    if data.units is not None:
-        attrs["units"] = data.units
-    if data.scale is not None:
-        attrs["scale_factor"] = data.scale
-    if data.offset is not None:
-        attrs["add_offset"] = data.offset
-    if data.band_names is not None:
-        attrs["long_name"] = encode.band_names_attribute(data.band_names)
-    return attrs
 
 
 def pyramid_attributes(plan: PyramidPlan, *, crs: pyproj.CRS, ndim: int, method: str,

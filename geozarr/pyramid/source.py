@@ -25,7 +25,7 @@ from geozarr.errors import GeoreferencingError, MetadataError, StoreError
 from geozarr.raster.connection import is_connection_string
 from geozarr.raster.dataset import open_raster
 from geozarr.raster.reader import RasterReader
-from geozarr.raster.staging import holds_zarr
+from geozarr.raster.translate import is_zarr_source
 from geozarr.storage import Store
 
 
@@ -132,8 +132,7 @@ def open_source(source: Any) -> SourceReader:
         return _zarr_reader(reader, owned=reader)
     if isinstance(source, (str, os.PathLike)):
         text = os.fsdecode(source)
-        lower = text.lower().rstrip("/\\")
-        if lower.endswith((".zarr", ".zarr.zip")) or (os.path.isdir(text) and holds_zarr(text)):
+        if is_zarr_source(text):
             reader = open_raster(text)
             return _zarr_reader(reader, owned=reader)
         return _rasterio_reader(text)

@@ -1,13 +1,14 @@
-"""Where a pyramid is built, how an interrupted build is found again, and the final move.
+"""Resumable pyramid builds: the build record, and how an interrupted build is found again.
 
-A local directory (or ``.zip``) is built in a sibling ``<target>.geozarr-partial-<random>``
-and renamed into place (packed, for a zip) only once complete, as
-:mod:`geozarr.raster.writer` does. The sibling holds the build's record under
-``geozarr-build/``: ``state.json`` (the signature of the build's parameters and source) and
-one empty marker per block of tiles written. An interrupted build leaves its sibling;
-``resume=True`` finds the sibling whose signature matches and continues from its markers,
-and every other build of the same target removes such leftovers. A store that cannot
-rename (a :class:`~geozarr.storage.Store`, ``memory://``) is built in place, metadata last.
+Where a pyramid is built and how it is moved into place is :mod:`geozarr.raster.staging`'s
+job, as for every output: a local directory (or ``.zip``) is built in a sibling
+``<target>.geozarr-partial-<random>`` and renamed (packed) into place only once complete; a
+store that cannot rename is built in place, metadata last. What this module adds is the
+build's record under ``geozarr-build/`` in the store being built: ``state.json`` (the
+signature of the build's parameters and source) and one empty marker per block of tiles
+written. An interrupted build leaves its sibling; ``resume=True`` finds the sibling whose
+signature matches and continues from its markers, and every other build of the same target
+removes such leftovers.
 """
 
 from __future__ import annotations
@@ -16,22 +17,20 @@ import glob
 import hashlib
 import json
 import os
-import secrets
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from geozarr.errors import NodeExistsError, StoreError
+from geozarr.errors import StoreError
 from geozarr.metadata.jsondoc import dump_json_document
 from geozarr.pyramid.metadata import BUILD_ATTRIBUTE
-from geozarr.raster.staging import PARTIAL_MARK, holds_zarr
-from geozarr.storage import DirectoryStore, Store, ZipStore, open_store
-from geozarr.storage.local import TEMP_MARK
+from geozarr.raster import staging
+from geozarr.storage import Store, ZipStore
 
 STATE_PREFIX = "geozarr-build/"
 STATE_KEY = STATE_PREFIX + "state.json"
 DONE_PREFIX = STATE_PREFIX + "done/"
-_OLD_MARK = ".geozarr-old-"
+_RESUME_HINT = " (or resume=True to finish an interrupted build of the same pyramid)"
 
 Block = tuple[int, int, int, int]
 
@@ -43,14 +42,16 @@ def signature(manifest: Mapping[str, Any]) -> str:
 
 
 class Stage:
-    """The store a pyramid is being written to, and its record of finished blocks."""
+    """The store a pyramid is being written to, and its record of finished blocks.
 
-    def __init__(self, store: Store, location: str, *, partial: str | None,
-                 finish: Callable[[], None]):
-        self.store = store
-        self.location = location
+    It wraps the :mod:`geozarr.raster.staging` stage that moves the output into place.
+    """
+
+    def __init__(self, output: staging.Stage, *, partial: str | None):
+        self._output = output
+        self.store = output.store
+        self.location = output.target
         self.partial = partial
-        self._finish = finish
 
     def done(self) -> dict[str, list[Block]]:
         """The blocks (array tile rows r0..r1, columns c0..c1, end exclusive) already
@@ -71,7 +72,7 @@ class Stage:
     def commit(self) -> None:
         """Drop the build record and move the finished pyramid into place."""
         self.store.delete_prefix(STATE_PREFIX)
-        self._finish()
+        self._output.commit()
 
     def keep(self, error: BaseException) -> None:
         """Leave the unfinished build where it is, and say so on ``error``."""
@@ -93,81 +94,53 @@ def open_stage(destination: Any, build: str, *, overwrite: bool, resume: bool
         ``destination`` exists and is not a Zarr store (never replaced), or is not a path,
         URL or store.
     """
-    if isinstance(destination, ZipStore):
-        return _local_stage(os.fspath(destination.path), build, overwrite=overwrite,
-                            resume=resume, archive=destination)
-    if isinstance(destination, Store):
-        return _in_place_stage(destination, build, overwrite=overwrite, resume=resume)
-    if not isinstance(destination, (str, os.PathLike)):
-        raise StoreError(f"cannot write a pyramid to {destination!r}: give a path, a URL or "
-                         f"a geozarr Store")
-    text = os.fsdecode(destination)
-    if "://" in text:
-        return _in_place_stage(open_store(text, mode="w"), build, overwrite=overwrite,
-                               resume=resume)
-    return _local_stage(os.path.abspath(text), build, overwrite=overwrite, resume=resume,
-                        archive=None)
+    where = staging.resolve_destination(destination, what="a pyramid")
+    if where.store is not None:
+        return _in_place_stage(where.store, build, overwrite=overwrite, resume=resume)
+    return _local_stage(where, build, overwrite=overwrite, resume=resume)
 
 
-# -- in place ------------------------------------------------------------------------------------
 def _in_place_stage(store: Store, build: str, *, overwrite: bool, resume: bool
                     ) -> Stage | None:
-    location = repr(store)
     if resume and _state_matches(store.get(STATE_KEY), build):
-        return Stage(store, location, partial=None, finish=lambda: None)
+        return Stage(staging.InPlaceStage(store), partial=None)
     if resume and _built_with(store.get("zarr.json"), build):
         return None
-    if next(iter(store.list_prefix("")), None) is not None:
-        if not overwrite:
-            raise NodeExistsError(f"{location} is not empty; pass overwrite=True to replace "
-                                  f"its content (or resume=True to finish an interrupted "
-                                  f"build of the same pyramid)")
-        store.delete_prefix("")
+    staging.clear_in_place(store, overwrite=overwrite, hint=_RESUME_HINT)
     store.set(STATE_KEY, dump_json_document({"build": build}))
-    return Stage(store, location, partial=None, finish=lambda: None)
+    return Stage(staging.InPlaceStage(store), partial=None)
 
 
-# -- local directories and zip archives ----------------------------------------------------------
-def _local_stage(target: str, build: str, *, overwrite: bool, resume: bool,
-                 archive: ZipStore | None) -> Stage | None:
-    zipped = archive is not None or (target.lower().endswith(".zip")
-                                     and not os.path.isdir(target))
-    if os.path.lexists(target) and not (os.path.isdir(target) and not os.listdir(target)):
-        if resume and _built_with(_root_document(target, zipped), build):
-            return None
-        if not overwrite:
-            raise NodeExistsError(f"{target} already exists; pass overwrite=True to replace "
-                                  f"it")
-        if zipped and not os.path.isfile(target):
-            raise StoreError(f"{target} exists and is not a file; geozarr does not replace "
-                             f"it")
-        if not zipped and not (os.path.isdir(target) and holds_zarr(target)):
-            raise StoreError(f"{target} exists and is not a Zarr store; geozarr does not "
-                             f"replace it (remove it yourself)")
-    partial = None
-    for candidate in sorted(glob.glob(glob.escape(target) + PARTIAL_MARK + "*")):
+def _local_stage(where: staging.Destination, build: str, *, overwrite: bool, resume: bool
+                 ) -> Stage | None:
+    target = where.target
+    if resume and os.path.lexists(target) \
+            and _built_with(_root_document(target, where.zipped), build):
+        return None
+    replace = staging.check_local_destination(target, zipped=where.zipped,
+                                              overwrite=overwrite)
+    partial = _interrupted_build(target, build if resume else None)
+    fresh = partial is None
+    output = staging.local_stage(where, partial or staging.partial_sibling(target),
+                                 replace=replace)
+    if fresh:
+        output.store.set(STATE_KEY, dump_json_document({"build": build}))
+    return Stage(output, partial=output.partial)
+
+
+def _interrupted_build(target: str, build: str | None) -> str | None:
+    """The sibling of ``target`` holding an interrupted build with the signature ``build``
+    (None: none wanted); the siblings of other interrupted builds are removed."""
+    found = None
+    for candidate in sorted(glob.glob(glob.escape(target) + staging.PARTIAL_MARK + "*")):
         state = os.path.join(candidate, *STATE_KEY.split("/"))
         if not os.path.isfile(state):
             continue  # not an interrupted pyramid build: not ours to touch
-        if resume and partial is None and _state_matches(_read(state), build):
-            partial = candidate
+        if build is not None and found is None and _state_matches(_read(state), build):
+            found = candidate
         else:
             shutil.rmtree(candidate, ignore_errors=True)
-    if partial is None:
-        partial = f"{target}{PARTIAL_MARK}{secrets.token_hex(4)}"
-        store = DirectoryStore(partial, create=True)
-        store.set(STATE_KEY, dump_json_document({"build": build}))
-    else:
-        store = DirectoryStore(partial)
-
-    def finish() -> None:
-        _remove_temporaries(partial)
-        if zipped:
-            _pack(store, partial, target, archive)
-        else:
-            move_into_place(partial, target)
-
-    return Stage(store, target, partial=partial, finish=finish)
+    return found
 
 
 def _read(path: str) -> bytes | None:
@@ -202,64 +175,3 @@ def _built_with(raw: bytes | None, build: str) -> bool:
         return False
     attributes = document.get("attributes") if isinstance(document, dict) else None
     return isinstance(attributes, dict) and attributes.get(BUILD_ATTRIBUTE) == build
-
-
-def _remove_temporaries(root: str) -> None:
-    """Delete the temporary files of writes an interruption cut short."""
-    for folder, _, files in os.walk(root):
-        for name in files:
-            if name.startswith(".") and TEMP_MARK in name:
-                os.remove(os.path.join(folder, name))
-
-
-def move_into_place(partial: str, target: str) -> None:
-    """Rename the finished folder ``partial`` to ``target``; an existing ``target`` is
-    renamed away first and deleted only once the new one is in place.
-
-    Raises
-    ------
-    StoreError
-        The rename failed (the old ``target`` is put back).
-    """
-    old = None
-    if os.path.isdir(target):
-        if os.listdir(target):
-            old = f"{target}{_OLD_MARK}{secrets.token_hex(4)}"
-            os.rename(target, old)
-        else:
-            os.rmdir(target)
-    try:
-        os.rename(partial, target)
-    except OSError as error:
-        if old is not None:
-            os.rename(old, target)
-        raise StoreError(f"cannot move the finished output {partial} to {target}: {error}") \
-            from error
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _pack(store: Store, partial: str, target: str, archive: ZipStore | None) -> None:
-    """Copy the finished pyramid into the zip archive (documents last), then drop the
-    folder it was built in."""
-    out = archive or ZipStore(target, mode="w")
-    keys = sorted(store.list_prefix(""), key=_documents_last)
-    try:
-        for key in keys:
-            value = store.get(key)
-            if value is not None:
-                out.set(key, value)
-    except BaseException:
-        if archive is None:
-            out.discard()
-        raise
-    if archive is None:
-        out.close()
-    shutil.rmtree(partial, ignore_errors=True)
-
-
-def _documents_last(key: str) -> tuple[int, int, str]:
-    name = key.rsplit("/", 1)[-1]
-    if name != "zarr.json":
-        return (0, 0, key)
-    return (1, 1 if "/" not in key else 0, key)

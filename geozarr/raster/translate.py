@@ -185,7 +185,7 @@ def _open_source(source: Any) -> tuple[SourceInfo, Any]:
         return _reader_info(reader), reader
     if isinstance(source, (str, os.PathLike)):
         text = os.fsdecode(source)
-        if _is_zarr_source(text):
+        if is_zarr_source(text):
             reader = open_raster(text)
             return _reader_info(reader), reader
         return _rasterio_info(text), nullcontext()
@@ -193,10 +193,13 @@ def _open_source(source: Any) -> tuple[SourceInfo, Any]:
                      f"geozarr Store or a RasterReader")
 
 
-def _is_zarr_source(text: str) -> bool:
-    """Whether a path names a Zarr (read by geozarr) rather than a file for rasterio."""
-    lower = text.lower().rstrip("/\\")
-    return lower.endswith((".zarr", ".zarr.zip")) or (os.path.isdir(text) and holds_zarr(text))
+def is_zarr_source(source: str) -> bool:
+    """Whether the string ``source`` names something geozarr reads (a ``ZARR:`` connection
+    string, a ``.zarr`` or ``.zip`` path, a folder holding Zarr metadata) rather than a
+    file for rasterio."""
+    lower = source.lower().rstrip("/\\")
+    return (is_connection_string(source) or lower.endswith((".zarr", ".zip"))
+            or (os.path.isdir(source) and holds_zarr(source)))
 
 
 def _reader_info(reader: RasterReader) -> SourceInfo:
@@ -333,7 +336,6 @@ def _to_zarr(info: SourceInfo, destination: Any, *, name: str, chunks: Sequence[
         from geozarr.distributed import run_tasks
         run_tasks(client, copy_window, BlockCopy(info.open_reader, writer.blocks), windows,
                   label="geozarr-translate", done=_window_progress(windows, progress))
-        writer.drop_unfinished_writes()
 
 
 def _window_progress(windows: Sequence[Window], progress: Progress | None

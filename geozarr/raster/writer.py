@@ -15,19 +15,16 @@ one transform (:mod:`geozarr.geo.encode`):
   CF grid-mapping variable ``spatial_ref``;
 * on the root group the conventions again with ``spatial:bbox``; consolidated metadata.
 
-How the output stays whole (``docs/recipes/geotiff-to-geozarr.md``): a local directory (or a
-``.zip``) is written into a temporary sibling ``<name>.geozarr-partial-<random>`` and renamed
-into place when complete; an existing output is renamed away only then, and deleted last.
-A store that cannot rename (a :class:`~geozarr.storage.Store` object, ``memory://``) gets
-the chunks first and the metadata last, so that no reader finds an array before it is whole;
-there, ``overwrite=True`` removes the old content first.
+How the output stays whole (``docs/recipes/geotiff-to-geozarr.md``) is
+:mod:`geozarr.raster.staging`'s job: a local output is built in a temporary sibling and
+renamed into place when complete (temporary files of chunk writes a lost dask worker cut
+short are removed first); a store that cannot rename gets the chunks first and the metadata
+last.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +42,7 @@ from geozarr.errors import DimensionError, InvalidKeyError, MetadataError, \
 from geozarr.geo import encode
 from geozarr.raster.progress import Progress
 from geozarr.raster.staging import open_stage
-from geozarr.storage import DirectoryStore, MemoryStore, validate_node_name
-from geozarr.storage.local import TEMP_MARK
+from geozarr.storage import MemoryStore, validate_node_name
 
 #: The chunk shape (rows, columns) used when none is given: GDAL's and most viewers' tile.
 DEFAULT_CHUNKS = (512, 512)
@@ -191,30 +187,53 @@ class _Planned:
     values: np.ndarray | None
 
 
-def _data_attributes(spec: RasterSpec) -> dict[str, Any]:
+def data_attributes(*, crs: pyproj.CRS | None, transform: Affine | None,
+                    shape: tuple[int, int], dtype: np.dtype, nodata: float | int | None,
+                    zarr_format: int, units: str | None = None, scale: float | None = None,
+                    offset: float | None = None, band_names: Sequence[str] | None = None
+                    ) -> dict[str, Any]:
+    """The attributes of a raster's data array, so that every reader finds the same
+    georeferencing and CF values in it.
+
+    The ``proj`` and ``spatial`` conventions (each only with its CRS or transform), GDAL's
+    ``_CRS`` and the CF ``grid_mapping`` with the CRS, CF ``_FillValue`` with ``nodata``
+    (encoded for ``zarr_format``), and ``units``, ``scale_factor``, ``add_offset`` and
+    ``long_name`` (the band names) when given. :class:`ZarrRasterWriter` and every level of
+    a pyramid (:mod:`geozarr.pyramid.metadata`) write their data arrays with it.
+
+    Parameters
+    ----------
+    crs, transform
+        The raster's CRS and affine transform (pixel corners to CRS coordinates), or None.
+    shape
+        (rows, columns) of the raster.
+    dtype, nodata, zarr_format
+        The array's data type, missing-data value (or None) and Zarr format.
+    units, scale, offset, band_names
+        CF ``units``, ``scale_factor``, ``add_offset`` and one name per band, or None.
+    """
     attrs: dict[str, Any] = {}
-    if spec.crs is not None or spec.transform is not None:
+    if crs is not None or transform is not None:
         attrs["zarr_conventions"] = encode.conventions_attribute(
-            proj=spec.crs is not None, spatial=spec.transform is not None)
-    if spec.crs is not None:
-        attrs.update(encode.proj_attributes(spec.crs))
-    if spec.transform is not None:
-        attrs.update(encode.spatial_attributes(spec.transform, (spec.height, spec.width)))
-    if spec.crs is not None:
-        attrs["_CRS"] = encode.gdal_crs_attribute(spec.crs)
+            proj=crs is not None, spatial=transform is not None)
+    if crs is not None:
+        attrs.update(encode.proj_attributes(crs))
+    if transform is not None:
+        attrs.update(encode.spatial_attributes(transform, shape))
+    if crs is not None:
+        attrs["_CRS"] = encode.gdal_crs_attribute(crs)
         attrs["grid_mapping"] = encode.GRID_MAPPING
         attrs["coordinates"] = encode.GRID_MAPPING
-    if spec.nodata is not None:
-        attrs["_FillValue"] = encode.fill_value_attribute(spec.nodata, spec.dtype,
-                                                          spec.zarr_format)
-    if spec.units is not None:
-        attrs["units"] = spec.units
-    if spec.scale is not None:
-        attrs["scale_factor"] = spec.scale
-    if spec.offset is not None:
-        attrs["add_offset"] = spec.offset
-    if spec.band_names is not None:
-        attrs["long_name"] = encode.band_names_attribute(spec.band_names)
+    if nodata is not None:
+        attrs["_FillValue"] = encode.fill_value_attribute(nodata, dtype, zarr_format)
+    if units is not None:
+        attrs["units"] = units
+    if scale is not None:
+        attrs["scale_factor"] = scale
+    if offset is not None:
+        attrs["add_offset"] = offset
+    if band_names is not None:
+        attrs["long_name"] = encode.band_names_attribute(band_names)
     return attrs
 
 
@@ -249,7 +268,11 @@ def _plan(spec: RasterSpec) -> tuple[_Planned, list[_Planned]]:
         path=spec.name, shape=spec.shape, dtype=spec.dtype, chunks=leading + spec.chunks,
         shards=None if spec.shards is None else leading + spec.shards,
         compressor=spec.compressor, fill_value=spec.nodata, zarr_format=spec.zarr_format,
-        dimension_names=spec.dims, attributes=_data_attributes(spec))
+        dimension_names=spec.dims, attributes=data_attributes(
+            crs=spec.crs, transform=spec.transform, shape=(spec.height, spec.width),
+            dtype=spec.dtype, nodata=spec.nodata, zarr_format=spec.zarr_format,
+            units=spec.units, scale=spec.scale, offset=spec.offset,
+            band_names=spec.band_names))
     data = _Planned(spec.name, metadata, attributes, None)
     coordinates = []
     integer_fill = None if v2 else 0  # xarray masks a v2 fill value: keep integers unmasked
@@ -359,22 +382,6 @@ class ZarrRasterWriter:
         """Write ``block`` (``(count, rows, cols)``, or ``(rows, cols)`` for one band) at the
         integer ``window`` of the raster (see :meth:`BlockWriter.write`)."""
         self._blocks.write(window, block)
-
-    def drop_unfinished_writes(self) -> None:
-        """Delete the temporary files of chunk writes that never finished in a local output.
-
-        A process killed while writing a chunk (a lost dask worker) leaves one; the chunk
-        itself is written again, whole, by the retried task. Call this once every block is
-        written, before the output is committed.
-        """
-        store = self._stage.store
-        if not isinstance(store, DirectoryStore):
-            return  # other stores write each value in one step, leaving nothing behind
-        for folder, _, files in os.walk(store.root):
-            for name in files:
-                if name.startswith(".") and TEMP_MARK in name:
-                    with suppress(FileNotFoundError):  # a late writer renamed it after all
-                        os.remove(os.path.join(folder, name))
 
     def commit(self) -> None:
         """Write the coordinates and the metadata (the data array's, then the root group's
