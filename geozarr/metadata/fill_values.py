@@ -20,6 +20,7 @@ import base64
 import binascii
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -91,18 +92,8 @@ def encode_v2_fill_value(value: np.generic | str | None, dtype: np.dtype) -> obj
     if value is None:
         return None
     kind = dtype.kind
-    if kind == "b":
-        return bool(value)
-    if kind in "iu":
-        return int(value)
-    if kind == "f":
-        return _encode_float(value, dtype, bit_patterns=False)
-    if kind == "c":
-        real, imag = _complex_parts(value, dtype)
-        return [
-            _encode_float(real, real.dtype, bit_patterns=False),
-            _encode_float(imag, imag.dtype, bit_patterns=False),
-        ]
+    if kind in "biufc":
+        return _encode_number(value, dtype, bit_patterns=False)
     if kind in "SV":
         return base64.standard_b64encode(
             np.asarray(value, dtype=dtype).tobytes().rstrip(b"\0")
@@ -163,20 +154,24 @@ def encode_v3_fill_value(value: np.generic | str, dtype: np.dtype) -> object:
     """
     if dtype == STRING_DTYPE:
         return str(value)
+    if dtype.kind in "biufc":
+        return _encode_number(value, dtype, bit_patterns=True)
+    raise MetadataError(f"no v3 fill_value encoding for dtype {dtype}")
+
+
+def _encode_number(value: Any, dtype: np.dtype, *, bit_patterns: bool) -> object:
+    """A bool, integer, float or complex fill value as JSON; ``bit_patterns`` writes a
+    non-canonical NaN as its hexadecimal bits (v3) rather than ``"NaN"`` (v2)."""
     kind = dtype.kind
     if kind == "b":
         return bool(value)
     if kind in "iu":
         return int(value)
     if kind == "f":
-        return _encode_float(value, dtype, bit_patterns=True)
-    if kind == "c":
-        real, imag = _complex_parts(value, dtype)
-        return [
-            _encode_float(real, real.dtype, bit_patterns=True),
-            _encode_float(imag, imag.dtype, bit_patterns=True),
-        ]
-    raise MetadataError(f"no v3 fill_value encoding for dtype {dtype}")
+        return _encode_float(value, dtype, bit_patterns=bit_patterns)
+    real, imag = _complex_parts(value, dtype)
+    return [_encode_float(real, real.dtype, bit_patterns=bit_patterns),
+            _encode_float(imag, imag.dtype, bit_patterns=bit_patterns)]
 
 
 def fill_values_equal(a: object, b: object) -> bool:
