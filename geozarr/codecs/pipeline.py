@@ -134,6 +134,12 @@ class V3ChunkPipeline(ChunkPipeline):
                                 and self.bytes_bytes and current.dtype.kind not in "OT"
                                 else None)
 
+    @property
+    def fixed_encoded_size(self) -> int | None:
+        """The exact stored size of every chunk when the chain fixes it (``bytes`` plus
+        checksums: a shard index), else None (compressors)."""
+        return self._bb_bounds[-1]
+
     def to_dicts(self) -> list[dict[str, Any]]:
         """The codec chain in v3 JSON form."""
         chain: list[Any] = [*self.array_array, self.array_bytes, *self.bytes_bytes]

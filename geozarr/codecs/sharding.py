@@ -53,7 +53,7 @@ class _Layout:
         self.inner = V3ChunkPipeline(codec.codecs, self.inner_spec, key=key)
         index_spec = ChunkSpec(self.grid + (2,), np.dtype(np.uint64), EMPTY)
         self.index = V3ChunkPipeline(codec.index_codecs, index_spec, key=key)
-        size = self.index._bb_bounds[-1]
+        size = self.index.fixed_encoded_size
         if size is None:
             raise UnsupportedCodecError(
                 f"{key}: sharding index_codecs must produce a fixed size (bytes, crc32c)")
@@ -97,7 +97,7 @@ class ShardingCodec(ArrayBytesCodec):
         # The inner chain is checked against the array's data type in prepare(), at open.
         index = V3ChunkPipeline(codec.index_codecs,
                                 ChunkSpec((1, 2), np.dtype(np.uint64), EMPTY), key=key)
-        if index.array_array or index._bb_bounds[-1] is None:
+        if index.array_array or index.fixed_encoded_size is None:
             raise UnsupportedCodecError(
                 f"{key}: sharding index_codecs may only be 'bytes' and checksums, "
                 f"got {[c.get('name') if isinstance(c, Mapping) else c for c in codec.index_codecs]}")
