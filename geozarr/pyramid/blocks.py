@@ -2,8 +2,8 @@
 
 A block is a rectangle of a level's tiles (array tile rows r0..r1, columns c0..c1, end
 exclusive). :func:`run_block` makes and stores one from its level's :class:`LevelWork`:
-the finest level (and a level that does not nest in the one below) is warped tile by tile
-with :func:`rasterio.warp.reproject` from only the pixels it needs
+the finest level (and a level that does not nest in the one below) is warped a group of
+tiles (a column) at a time with :func:`rasterio.warp.reproject` from only the pixels it needs
 (:mod:`geozarr.pyramid.warp`); a level that nests is a nodata-aware block reduction of the
 level below (:mod:`geozarr.pyramid.reduce`). A block holding only nodata stores nothing.
 The local thread pool of :mod:`geozarr.pyramid.build` and dask workers
@@ -30,7 +30,7 @@ from geozarr.pyramid.reduce import KERNEL_RADIUS, context_pad, reduce_block, val
 from geozarr.pyramid.source import open_source
 from geozarr.pyramid.staging import Block
 from geozarr.pyramid.warp import SourceGrid, SourcePiece, decimated_window, decimation, \
-    source_pieces, sub_windows, warp_tile, window_transform
+    source_pieces, sub_windows, warp_region, window_transform
 
 #: Reads a window of pixels, ``(count, rows, cols)``.
 Reader = Callable[[Window], np.ndarray]
@@ -65,6 +65,8 @@ class LevelWork:
         a level reduced from the one below.
     finer
         Levels made from the level below: that level's data array; None for the finest.
+    group
+        Warped levels: tiles in one warp (:func:`warp_groups`).
     source
         The finest level: the source as given to
         :func:`~geozarr.pyramid.build.build_pyramid`, which a worker opens again when it is
@@ -80,6 +82,7 @@ class LevelWork:
     pixel_bytes: int
     grid: SourceGrid | None
     finer: Array | None
+    group: int = 1
     source: Any = None
 
 
@@ -183,38 +186,79 @@ def _reduced_read(work: LevelWork, grid: SourceGrid, read: Reader, piece: Source
     return out, window_transform(grid.transform, window, factor)
 
 
+def warp_groups(level: LevelPlan, block: Block, group: int) -> list[Block]:
+    """The warp groups that cover ``block``: columns of ``group`` tiles (one tile wide),
+    aligned to the level's first row and cut at its last. A group is warped whole,
+    whichever block asks for it, so its pixels never depend on how blocks are cut.
+
+    A group is one tile wide because GDAL's warper gives each pixel of a tile the value it
+    gives it when warping that tile alone only if the region warped is as wide as the tile
+    (its rows are processed alike, whatever their number): a column of tiles costs about
+    half as much per tile as tiles one by one, and its tiles are the per-tile warps that
+    rio-tiler makes. (Not where the region reaches past the source's edge: there the
+    extent warped decides the pixels, so such tiles are warped one by one.)"""
+    rows = level.limits.rows
+    r0, c0, r1, c1 = block
+    return [(gr, col, min(rows, gr + group), col + 1)
+            for gr in range(r0 // group * group, r1, group) for col in range(c0, c1)]
+
+
+def _regions(work: LevelWork, grid: SourceGrid, group: Block
+             ) -> list[tuple[Block, Affine, tuple[int, int], list[SourcePiece]]]:
+    """What warping ``group`` takes: (tiles, destination transform, shape, source pieces)
+    of the group as one region; a group reaching past the source's edge is halved until
+    each part is inside the source or a single tile. Nothing for what misses the source."""
+    level = work.level
+    height, width = level.tile_shape
+    gr0, gc0, gr1, gc1 = group
+    corners = [level.grid.tile_bounds(*level.grid.matrix_tile(level.limits, row, col))
+               for row, col in ((gr0, gc0), (gr1 - 1, gc1 - 1))]
+    left, bottom = min(b[0] for b in corners), min(b[1] for b in corners)
+    right, top = max(b[2] for b in corners), max(b[3] for b in corners)
+    shape = ((gr1 - gr0) * height, (gc1 - gc0) * width)
+    pieces = source_pieces(grid, work.crs, (left, bottom, right, top), shape, work.method)
+    if not pieces:
+        return []
+    if gr1 - gr0 > 1 and any(piece.past_edge for piece in pieces):
+        middle = gr0 + (gr1 - gr0 + 1) // 2
+        return _regions(work, grid, (gr0, gc0, middle, gc1)) \
+            + _regions(work, grid, (middle, gc0, gr1, gc1))
+    transform = Affine(level.cell_size, 0.0, left, 0.0, -level.cell_size, top)
+    return [(group, transform, shape, pieces)]
+
+
 def _warp(work: LevelWork, grid: SourceGrid, block: Block, read: Reader) -> None:
-    """The finest level, and levels that do not nest: one warp per tile from ``grid``."""
+    """The finest level, and levels that do not nest: one warp per group of tiles
+    (:func:`warp_groups`) from ``grid``."""
     level, method = work.level, work.method
     count, dtype, nodata = work.data.count, work.data.dtype, work.data.nodata
     height, width = level.tile_shape
     r0, c0, r1, c1 = block
-    tiles = []
-    for row in range(r0, r1):
-        for col in range(c0, c1):
-            bounds = level.grid.tile_bounds(*level.grid.matrix_tile(level.limits, row, col))
-            pieces = source_pieces(grid, work.crs, bounds, (height, width), method)
-            if pieces:
-                tiles.append((row, col, bounds, pieces))
-    if not tiles:
+    regions = [region for group in warp_groups(level, block, work.group)
+               for region in _regions(work, grid, group)
+               if region[0][0] < r1 and region[0][2] > r0]  # not a lone tile off the block
+    if not regions:
         return
-    crops = _Crops(grid, read, [p for *_, pieces in tiles for p in pieces
+    crops = _Crops(grid, read, [p for *_, pieces in regions for p in pieces
                                 if decimation(p) == 1])
     out = np.full((count, (r1 - r0) * height, (c1 - c0) * width), nodata, dtype=dtype)
-    tile = np.empty((count, height, width), dtype=dtype)
-    for row, col, bounds, pieces in tiles:
-        dst_transform = Affine(level.cell_size, 0.0, bounds[0], 0.0, -level.cell_size,
-                               bounds[3])
+    for (gr0, gc0, gr1, gc1), dst_transform, shape, pieces in regions:
+        region = np.empty((count, *shape), dtype=dtype)
         for index, piece in enumerate(pieces):
             factor = decimation(piece)
             if factor == 1:
                 crop, crop_transform = crops.get(piece)
             else:
                 crop, crop_transform = _reduced_read(work, grid, read, piece, factor)
-            warp_tile(crop, crop_transform, grid.crs, tile, dst_transform, work.crs, method,
-                      nodata, first=index == 0)
-        y, x = (row - r0) * height, (col - c0) * width
-        out[:, y:y + height, x:x + width] = tile
+            warp_region(crop, crop_transform, grid.crs, region, dst_transform, work.crs,
+                        method, nodata, first=index == 0)
+        # the part of the group inside the block, in pixels of the group and of the block
+        top, left = max(gr0, r0), max(gc0, c0)
+        bottom, right = min(gr1, r1), min(gc1, c1)
+        out[:, (top - r0) * height:(bottom - r0) * height,
+            (left - c0) * width:(right - c0) * width] = \
+            region[:, (top - gr0) * height:(bottom - gr0) * height,
+                   (left - gc0) * width:(right - gc0) * width]
     _write(work, block, out)
 
 

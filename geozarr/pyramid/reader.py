@@ -27,7 +27,7 @@ from geozarr.pyramid.metadata import LevelEntry, PyramidLayout, read_layout
 from geozarr.pyramid.plan import transform_points
 from geozarr.pyramid.reduce import valid_mask
 from geozarr.pyramid.tms import MatrixGrid, TileLimits, resolve_tms
-from geozarr.pyramid.warp import SourceGrid, source_pieces, warp_tile, window_transform
+from geozarr.pyramid.warp import SourceGrid, source_pieces, warp_region, window_transform
 from geozarr.raster.dataset import GeoDataset
 from geozarr.raster.reader import RasterReader
 from geozarr.storage import Store
@@ -247,8 +247,9 @@ class Pyramid:
         pieces = source_pieces(source, tms.rasterio_crs, bounds, shape[1:], resampling)
         for index, piece in enumerate(pieces):
             crop = reader.read(window=piece.window)
-            warp_tile(crop, window_transform(reader.transform, piece.window), reader.crs, tile,
-                      dst_transform, tms.rasterio_crs, resampling, nodata, first=index == 0)
+            warp_region(crop, window_transform(reader.transform, piece.window), reader.crs,
+                        tile, dst_transform, tms.rasterio_crs, resampling, nodata,
+                        first=index == 0)
         return np.ma.MaskedArray(tile, mask=~valid_mask(tile, nodata))
 
     def stored_tiles(self, z: int | str) -> list[tuple[int, int]]:

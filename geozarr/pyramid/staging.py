@@ -5,8 +5,8 @@ job, as for every output: a local directory (or ``.zip``) is built in a sibling
 ``<target>.geozarr-partial-<random>`` and renamed (packed) into place only once complete; a
 store that cannot rename is built in place, metadata last. What this module adds is the
 build's record under ``geozarr-build/`` in the store being built: ``state.json`` (the
-signature of the build's parameters and source) and one empty marker per block of tiles
-written. An interrupted build leaves its sibling; ``resume=True`` finds the sibling whose
+signature of the build's parameters and source), the warp group size of each warped level,
+and one empty marker per block of tiles written. An interrupted build leaves its sibling; ``resume=True`` finds the sibling whose
 signature matches and continues from its markers, and every other build of the same target
 removes such leftovers.
 """
@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from geozarr.errors import StoreError
@@ -30,6 +30,7 @@ from geozarr.storage import Store, ZipStore
 STATE_PREFIX = "geozarr-build/"
 STATE_KEY = STATE_PREFIX + "state.json"
 DONE_PREFIX = STATE_PREFIX + "done/"
+GROUP_PREFIX = STATE_PREFIX + "group/"
 _RESUME_HINT = " (or resume=True to finish an interrupted build of the same pyramid)"
 
 Block = tuple[int, int, int, int]
@@ -64,6 +65,18 @@ class Stage:
                 r0, c0, r1, c1 = (int(p) for p in parts)
                 found.setdefault(level, []).append((r0, c0, r1, c1))
         return found
+
+    def warp_group(self, level: str, choose: Callable[[], int]) -> int:
+        """Tiles in one warp at ``level``: what the build that started this
+        pyramid chose (a resumed build keeps it whatever its ``memory_limit``, so its tiles
+        are the bytes a clean build writes), else ``choose()``, recorded."""
+        key = f"{GROUP_PREFIX}{level}"
+        raw = self.store.get(key)
+        if raw is not None and raw.isdigit() and int(raw) >= 1:
+            return int(raw)
+        group = choose()
+        self.store.set(key, str(group).encode("ascii"))
+        return group
 
     def record(self, level: str, block: Block) -> None:
         """Mark a block as written (after its chunks are stored)."""

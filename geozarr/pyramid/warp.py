@@ -1,19 +1,21 @@
-"""Warping one tile from a source grid with GDAL, reading only the source pixels it needs.
+"""Warping a region (a tile, or a group of tiles) from a source grid with GDAL, reading
+only the source pixels it needs.
 
 Passing a whole source to ``rasterio.warp.reproject`` for every tile costs about 35 times
-more than cropping it first (docs/performance.md); so each tile's source window is found by
-transforming a lattice over the tile back to the source, padded by the kernel's reach, and
-only that crop is warped. The crop is chosen from the tile alone, so a tile's pixels never
-depend on how tiles are grouped for reading (a resumed build writes the same bytes as a
-clean one).
+more than cropping it first (docs/performance.md); so each region's source window is found
+by transforming a lattice over the region back to the source, padded by the kernel's reach,
+and only that crop is warped. The crop is chosen from the region alone, so a region's pixels
+never depend on how regions are batched for reading (a resumed build writes the same bytes
+as a clean one).
 
 Geographic sources may hold longitudes outside -180..180 (0..360 grids, grids crossing the
-antimeridian): the tile is looked for at its longitude and 360 degrees either side, and each
-part found is warped in turn into the tile (GDAL recentres the longitudes of each crop).
+antimeridian): the region is looked for at its longitude and 360 degrees either side, and
+each part found is warped in turn into it (GDAL recentres the longitudes of each crop).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Iterator
@@ -29,11 +31,12 @@ from rasterio.windows import Window
 
 from geozarr.pyramid.reduce import KERNEL_RADIUS, canonical_method
 
-#: Points per side of the lattice transformed back to the source for each tile.
-_LATTICE = 9
-#: Extra source pixels around the window of a tile that reaches past the source's edge.
+#: Destination pixels between the points of the lattice transformed back to the source
+#: (9 points along a 256-pixel tile).
+_LATTICE_STEP = 32
+#: Extra source pixels around the window of a region that reaches past the source's edge.
 EDGE_PAD = 32
-#: A tile whose source window is this many times finer than the tile is read reduced first.
+#: A region whose source window is this many times finer than it is read reduced first.
 DECIMATE_ABOVE = 4.0
 
 _RASTERIO_NAMES = {"cubicspline": "cubic_spline"}
@@ -62,11 +65,14 @@ class SourceGrid:
 
 @dataclass(frozen=True)
 class SourcePiece:
-    """One integer window of the source that a tile needs (a tile across the
-    antimeridian of a 0..360 source needs two), and how much finer than the tile it is."""
+    """One integer window of the source that a region needs (a region across the
+    antimeridian of a 0..360 source needs two), how much finer than the region it is, and
+    whether the region reaches past the source's edge there (GDAL then sizes its kernels
+    from the window cut to the source, so the region's extent decides its pixels)."""
 
     window: Window
     scale: float
+    past_edge: bool = False
 
 
 class _Transformers(threading.local):
@@ -90,7 +96,7 @@ _transformers = _Transformers()
 
 
 def kernel_pad(method: str, scale: float) -> int:
-    """Source pixels to add around a tile's window so every pixel the kernel reaches is
+    """Source pixels to add around a region's window so every pixel the kernel reaches is
     read: its radius in destination pixels times the source pixels per destination pixel,
     plus one."""
     radius = max(KERNEL_RADIUS.get(canonical_method(method), 0), 1)
@@ -99,12 +105,13 @@ def kernel_pad(method: str, scale: float) -> int:
 
 def source_pieces(grid: SourceGrid, dst_crs: CRS, bounds: tuple[float, float, float, float],
                   shape: tuple[int, int], method: str) -> list[SourcePiece]:
-    """The source windows the tile ``bounds`` (in ``dst_crs``) of ``shape`` pixels needs,
-    padded for ``method`` and cut to the source; empty when the tile misses the source."""
+    """The source windows the region ``bounds`` (in ``dst_crs``) of ``shape`` pixels needs,
+    padded for ``method`` and cut to the source; empty when the region misses the source."""
     left, bottom, right, top = bounds
-    steps = np.linspace(0.0, 1.0, _LATTICE)
-    xs = (left + (right - left) * steps)[np.newaxis, :].repeat(_LATTICE, 0).ravel()
-    ys = (top - (top - bottom) * steps)[:, np.newaxis].repeat(_LATTICE, 1).ravel()
+    points = -(-max(shape) // _LATTICE_STEP) + 1
+    steps = np.linspace(0.0, 1.0, points)
+    xs = (left + (right - left) * steps)[np.newaxis, :].repeat(points, 0).ravel()
+    ys = (top - (top - bottom) * steps)[:, np.newaxis].repeat(points, 1).ravel()
     if dst_crs == grid.crs:
         sx, sy = xs, ys
     else:
@@ -133,8 +140,9 @@ def _piece(grid: SourceGrid, cols: np.ndarray, rows: np.ndarray, shape: tuple[in
         return None
     scale = max((col1 - col0) / shape[1], (row1 - row0) / shape[0])
     pad = kernel_pad(method, scale)
-    if col0 < 0 or row0 < 0 or col1 > grid.width or row1 > grid.height:
-        # A tile past the source's edge: GDAL sizes its kernels from the source window it
+    past_edge = col0 < 0 or row0 < 0 or col1 > grid.width or row1 > grid.height
+    if past_edge:
+        # A region past the source's edge: GDAL sizes its kernels from the source window it
         # computes, clipped to the raster; a crop must not clip it further.
         pad += EDGE_PAD + math.ceil(0.1 * max(col1 - col0, row1 - row0))
     c0 = max(0, math.floor(col0) - pad)
@@ -143,30 +151,61 @@ def _piece(grid: SourceGrid, cols: np.ndarray, rows: np.ndarray, shape: tuple[in
     r1 = min(grid.height, math.ceil(row1) + pad)
     if c1 <= c0 or r1 <= r0:
         return None
-    return SourcePiece(Window(c0, r0, c1 - c0, r1 - r0), scale)
+    return SourcePiece(Window(c0, r0, c1 - c0, r1 - r0), scale, past_edge)
 
 
 def decimation(piece: SourcePiece) -> int:
     """The factor by which a piece is reduced before warping: 1 unless the source is more
-    than :data:`DECIMATE_ABOVE` times finer than the tile, then down to about twice the
-    tile's resolution (gdal2tiles reads a 4x query window the same way)."""
+    than :data:`DECIMATE_ABOVE` times finer than the region, then down to about twice the
+    region's resolution (gdal2tiles reads a 4x query window the same way)."""
     if piece.scale <= DECIMATE_ABOVE:
         return 1
     return max(2, math.floor(piece.scale / 2))
 
 
-def warp_tile(crop: np.ndarray, crop_transform: Affine, src_crs: CRS, out: np.ndarray,
-              dst_transform: Affine, dst_crs: CRS, method: str,
-              nodata: float | int, *, first: bool) -> None:
+@functools.lru_cache(maxsize=64)
+def _operation(source_wkt: str, target_wkt: str) -> str | None:
+    source = pyproj.CRS.from_wkt(source_wkt)
+    target = pyproj.CRS.from_wkt(target_wkt)
+    for crs in (source, target):
+        axes = [axis.direction.lower() for axis in crs.axis_info]
+        if not crs.is_projected or axes != ["east", "north"]:
+            return None
+    if source.datum != target.datum:
+        return None
+    return pyproj.Transformer.from_crs(source, target, always_xy=True).to_proj4()
+
+
+def coordinate_operation(source: CRS, target: CRS) -> str | None:
+    """The PROJ pipeline from ``source`` to ``target`` when there is no choice to make,
+    else None (GDAL then chooses, as it would by itself).
+
+    Handed to GDAL's warper, it saves the search of PROJ's database for operations that
+    GDAL otherwise runs on every call (about a third of warping a single tile:
+    docs/performance.md). It is given only where that search has one answer and there is
+    no axis order to reconcile: two projected CRSs with east, north axes on the same datum
+    (UTM in WGS 84 to Web Mercator), whose operation is the inverse of one projection then
+    the other, so the warp is unchanged.
+    """
+    if source == target:
+        return None
+    return _operation(source.to_wkt(), target.to_wkt())
+
+
+def warp_region(crop: np.ndarray, crop_transform: Affine, src_crs: CRS, out: np.ndarray,
+                dst_transform: Affine, dst_crs: CRS, method: str,
+                nodata: float | int, *, first: bool) -> None:
     """Warp ``crop`` ``(bands, rows, cols)`` into ``out`` ``(bands, h, w)``.
 
-    ``first`` starts from an all-nodata tile; later pieces only fill pixels they cover.
+    ``first`` starts from an all-nodata region; later pieces only fill pixels they cover.
     Each band's nodata is its own (GDAL's ``UNIFIED_SRC_NODATA=NO``).
     """
+    operation = coordinate_operation(src_crs, dst_crs)
+    options = {} if operation is None else {"COORDINATE_OPERATION": operation}
     reproject(np.ascontiguousarray(crop), out, src_transform=crop_transform, src_crs=src_crs,
               src_nodata=nodata, dst_transform=dst_transform, dst_crs=dst_crs,
               dst_nodata=nodata, resampling=resampling_enum(method), num_threads=1,
-              init_dest_nodata=first, UNIFIED_SRC_NODATA="NO")
+              init_dest_nodata=first, UNIFIED_SRC_NODATA="NO", **options)
 
 
 def window_transform(transform: Affine, window: Window, factor: int = 1) -> Affine:
