@@ -200,20 +200,43 @@ def colorize(data: np.ndarray, *, stretch: Stretch | None, colormap: str = "viri
         raise MetadataError(f"can colour one band or three (RGB), got an array of shape "
                             f"{data.shape}")
     valid = valid_mask(bands).all(axis=0)
-    values = np.ma.getdata(bands)
-    if stretch is None:
-        levels = np.clip(np.nan_to_num(values.astype(np.float64), nan=0.0), 0, 255
-                         ).astype(np.uint8)
-    else:
-        levels = stretch.to_bytes(values)
+    levels = _levels(np.ma.getdata(bands), stretch)
     rgba = np.empty(bands.shape[1:] + (4,), dtype=np.uint8)
     if bands.shape[0] == 1:
-        rgba[..., :3] = lookup_table(colormap)[levels[0]]
+        np.take(_opaque_table(colormap), levels[0], axis=0, out=rgba)
     else:
         rgba[..., :3] = levels.transpose(1, 2, 0)
-    rgba[..., 3] = np.where(valid, 255, 0)
-    rgba[~valid, :3] = 0
+        rgba[..., 3] = 255
+    rgba[~valid] = 0
     return rgba
+
+
+@lru_cache(maxsize=len(COLORMAPS))
+def _opaque_table(colormap: str) -> np.ndarray:
+    """``(256, 4)`` RGBA of each level of ``colormap``, opaque: one gather per pixel."""
+    table = np.empty((256, 4), dtype=np.uint8)
+    table[:, :3] = lookup_table(colormap)
+    table[:, 3] = 255
+    table.flags.writeable = False
+    return table
+
+
+def _levels(values: np.ndarray, stretch: Stretch | None) -> np.ndarray:
+    """``values`` as colour levels 0..255 (:func:`_levels_of`). Bytes (uint8, int8) are
+    looked up in a table of the levels of all 256 values: the same levels, several times
+    faster than computing them per pixel."""
+    if values.dtype.kind in "iu" and values.dtype.itemsize == 1:
+        every = np.arange(256, dtype=np.uint8).view(values.dtype)
+        return _levels_of(every, stretch)[values.view(np.uint8)]
+    return _levels_of(values, stretch)
+
+
+def _levels_of(values: np.ndarray, stretch: Stretch | None) -> np.ndarray:
+    """Through ``stretch``, or without one the values as they are (clipped, NaN as 0)."""
+    if stretch is None:
+        return np.clip(np.nan_to_num(values.astype(np.float64), nan=0.0), 0, 255
+                       ).astype(np.uint8)
+    return stretch.to_bytes(values)
 
 
 def colorize_bands(data: np.ndarray, bands: Sequence[int], *, stretch: Stretch | None,

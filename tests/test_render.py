@@ -131,6 +131,24 @@ def test_colorize_one_band() -> None:
     assert np.array_equal(colorize(data[np.newaxis], stretch=Stretch(0.0, 100.0)), rgba)
 
 
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("stretch", [None, Stretch(-20.5, 100.25)])
+def test_colorize_bytes_by_table_as_the_float_rule(dtype: str, stretch: Stretch | None) -> None:
+    """Byte data is coloured from a table of all 256 values' levels: each pixel as its
+    value in float64 through the stretch (or clipped to 0..255 without one) would be."""
+    every = np.arange(256, dtype=np.uint8).view(dtype).reshape(16, 16)
+    data = np.ma.MaskedArray(every, mask=every == every[3, 5])
+    rgba = colorize(data, stretch=stretch, colormap="viridis")
+    as_float = every.astype(np.float64)
+    levels = (np.clip(as_float, 0, 255) if stretch is None else np.clip(
+        (as_float - stretch.low) * (255.0 / (stretch.high - stretch.low)) + 0.5, 0, 255)
+    ).astype(np.uint8)
+    expected = np.concatenate([lookup_table("viridis")[levels],
+                               np.full((16, 16, 1), 255, dtype=np.uint8)], axis=2)
+    expected[3, 5] = 0
+    assert np.array_equal(rgba, expected)
+
+
 def test_colorize_three_bands_as_rgb() -> None:
     data = np.ma.MaskedArray(np.array([[[10, 0]], [[20, 0]], [[30, 0]]], dtype=np.uint8),
                              mask=[[[False, False]], [[False, True]], [[False, False]]])
