@@ -67,7 +67,7 @@ def finest(path: Path) -> np.ndarray:
 def test_columns_of_tiles_are_the_tiles_warped_alone(source: Path, tmp_path: Path,
                                                      warp_rows: list[int]) -> None:
     """A 2 x 2 group would not be: GDAL's warper then gives most pixels another value
-    (differences up to 0.3 % of the range; it holds only for regions one tile wide)."""
+    (bench/warp_calls.py; it holds only for regions one tile wide)."""
     build_pyramid(source, tmp_path / "single.zarr", memory_limit=ONE_TILE_MEMORY)
     assert set(warp_rows) == {1}
     singles = len(warp_rows)

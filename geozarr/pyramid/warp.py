@@ -181,7 +181,7 @@ def coordinate_operation(source: CRS, target: CRS) -> str | None:
     else None (GDAL then chooses, as it would by itself).
 
     Handed to GDAL's warper, it saves the search of PROJ's database for operations that
-    GDAL otherwise runs on every call (about a third of warping a single tile:
+    GDAL otherwise runs on every call (a fifth to a third of warping a single tile:
     docs/performance.md). It is given only where that search has one answer and there is
     no axis order to reconcile: two projected CRSs with east, north axes on the same datum
     (UTM in WGS 84 to Web Mercator), whose operation is the inverse of one projection then
