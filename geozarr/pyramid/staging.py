@@ -6,9 +6,9 @@ job, as for every output: a local directory (or ``.zip``) is built in a sibling
 store that cannot rename is built in place, metadata last. What this module adds is the
 build's record under ``geozarr-build/`` in the store being built: ``state.json`` (the
 signature of the build's parameters and source), the warp group size of each warped level,
-and one empty marker per block of tiles written. An interrupted build leaves its sibling; ``resume=True`` finds the sibling whose
-signature matches and continues from its markers, and every other build of the same target
-removes such leftovers.
+and one empty marker per block of tiles written. An interrupted build leaves its sibling;
+``resume=True`` finds the sibling whose signature matches and continues from its markers,
+and every other build of the same target removes such leftovers.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ class Stage:
         return found
 
     def warp_group(self, level: str, choose: Callable[[], int]) -> int:
-        """Tiles in one warp at ``level``: what the build that started this
-        pyramid chose (a resumed build keeps it whatever its ``memory_limit``, so its tiles
-        are the bytes a clean build writes), else ``choose()``, recorded."""
+        """Tiles in one warp at ``level``: what the build that started this pyramid chose
+        (a resumed build keeps it whatever its ``memory_limit``, so its tiles are the bytes
+        a clean build writes), else ``choose()``, recorded."""
         key = f"{GROUP_PREFIX}{level}"
         raw = self.store.get(key)
         if raw is not None and raw.isdigit() and int(raw) >= 1:
